@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator
+
+pytest_plugins = ["pytester"]
+
+ROOT = Path(__file__).resolve().parent.parent
+SCHEMAS = ROOT / "schemas"
+
+
+def load_schema(name: str) -> dict[str, Any]:
+    schema: dict[str, Any] = json.loads((SCHEMAS / name).read_text("utf-8"))
+    return schema
+
+
+@pytest.fixture(scope="session")
+def server_validator() -> Draft202012Validator:
+    """A plain validator of the committed `schemas/server-frame.schema.json`."""
+    return Draft202012Validator(load_schema("server-frame.schema.json"))
+
+
+@pytest.fixture(scope="session")
+def client_validator() -> Draft202012Validator:
+    """A plain validator of the committed `schemas/client-frame.schema.json`."""
+    return Draft202012Validator(load_schema("client-frame.schema.json"))

@@ -1,0 +1,143 @@
+"""The public API is what we meant: every module declares `__all__`, and the packages export
+exactly the names listed here (a change to this list is a change to the API)."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+PACKAGES = ["wsproto_schema", "asgi_plugin", "flowwire_codegen"]
+
+WSPROTO_SCHEMA = {
+    # protocol constants and codes
+    "PROTOCOL_VERSION",
+    "SUBPROTOCOLS",
+    "SUBPROTOCOL_JSON",
+    "SUBPROTOCOL_MSGPACK",
+    "CloseCode",
+    "ErrorCode",
+    "ProtocolError",
+    # bases, unions, registry
+    "Frame",
+    "Command",
+    "Event",
+    "Part",
+    "StrictPart",
+    "JsonValue",
+    "Timestamp",
+    "ServerFrame",
+    "ClientFrame",
+    "StreamEvent",
+    "ControlFrame",
+    "FrameRegistry",
+    "registry",
+    "register_event",
+    "frame_tag",
+    "missing_server_fields",
+    # codecs
+    "Codec",
+    "JsonCodec",
+    "MsgpackCodec",
+    "WireData",
+    # control frames and reply data
+    "Welcome",
+    "Reply",
+    "ErrorFrame",
+    "Ping",
+    "Pong",
+    "Goaway",
+    "AuthResult",
+    "ControlResult",
+    "ExecuteResult",
+    "InputResult",
+    "SubscribeResult",
+    "TopicPosition",
+    "UnsubscribeResult",
+    # events
+    "ExecutionStarted",
+    "ExecutionPaused",
+    "ExecutionResumed",
+    "ExecutionStopped",
+    "ExecutionCompleted",
+    "ExecutionFailed",
+    "ExecutionProgress",
+    "ExecutionLog",
+    "ExecutionSnapshot",
+    "NodeStatus",
+    "NodeToken",
+    "NodeUsage",
+    "EdgeFlow",
+    "BranchStarted",
+    "InputRequested",
+    "NodeInfo",
+    "EdgeInfo",
+    "ErrorInfo",
+    "Summary",
+    "NodeSnapshot",
+    "ProgressSnapshot",
+    "NodeStatusValue",
+    "ExecutionStatusValue",
+    "LogLevel",
+    # commands
+    "Auth",
+    "Subscribe",
+    "Unsubscribe",
+    "Execute",
+    "Control",
+    "Input",
+    "PingCommand",
+    "PongCommand",
+    "SincePosition",
+    "WorkflowSpec",
+    "NodeSpec",
+    "EdgeSpec",
+    "ControlAction",
+    "__version__",
+}
+CODEGEN = {
+    "ARTIFACTS",
+    "Catalog",
+    "asyncapi_document",
+    "bundle_schema",
+    "check",
+    "direction_schema",
+    "render",
+    "typescript_module",
+    "write",
+}
+EXPECTED = {"wsproto_schema": WSPROTO_SCHEMA, "flowwire_codegen": CODEGEN}
+
+
+def modules(package: str) -> list[ModuleType]:
+    root = importlib.import_module(package)
+    found = [root]
+    for info in pkgutil.iter_modules(root.__path__, prefix=f"{package}."):
+        if info.name.endswith("__main__"):
+            continue
+        found.append(importlib.import_module(info.name))
+    return found
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_every_module_declares_all(package: str) -> None:
+    for module in modules(package):
+        assert hasattr(module, "__all__"), f"{module.__name__} has no __all__"
+        names = list(module.__all__)
+        assert len(names) == len(set(names)), f"{module.__name__}.__all__ repeats a name"
+        for name in names:
+            assert hasattr(module, name), f"{module.__name__}.__all__ names missing {name!r}"
+
+
+@pytest.mark.parametrize("package", sorted(EXPECTED))
+def test_package_exports_exactly(package: str) -> None:
+    assert set(importlib.import_module(package).__all__) == EXPECTED[package]
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_ships_py_typed(package: str) -> None:
+    root = importlib.import_module(package)
+    assert (Path(root.__path__[0]) / "py.typed").exists()

@@ -1,0 +1,185 @@
+"""Codecs: frames to wire data and back, for JSON (text frames) and MessagePack (binary).
+
+Decoders and encoders are built once per codec and reused; the decoders of
+server frames are rebuilt only when an application registers a new event type.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, Union
+
+import msgspec
+
+from .base import Event, Frame
+from .codes import SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK, CloseCode, ErrorCode
+from .errors import ProtocolError, error_from_msgspec
+from .registry import ClientFrame, FrameRegistry, registry
+
+__all__ = [
+    "Codec",
+    "JsonCodec",
+    "MsgpackCodec",
+    "WireData",
+    "missing_server_fields",
+]
+
+WireData = Union[str, bytes]
+
+
+class _Decoder(Protocol):
+    def decode(self, data: Any, /) -> Any: ...
+
+
+def _union(types: tuple[type[Frame], ...]) -> Any:
+    return Union[types]
+
+
+def missing_server_fields(frame: Frame) -> list[str]:
+    """The server-assigned fields (`topic`, `seq`, `ts`) an event arrived without."""
+    if not isinstance(frame, Event):
+        return []
+    # Their defaults ("", 0) lie outside the values the wire allows, so falsy means absent.
+    return [name for name in type(frame).__server_assigned__ if not getattr(frame, name)]
+
+
+class Codec:
+    """One wire format. Subclasses supply the msgspec encoder and decoder types."""
+
+    name: str
+    subprotocol: str
+    binary: bool
+
+    def __init__(self, frames: FrameRegistry = registry) -> None:
+        self.registry = frames
+        self._commands: _Decoder = self._decoder(ClientFrame)
+        self._generic: _Decoder = self._decoder(Any)
+        self._version = -1
+        self._events: _Decoder
+        self._server_frames: _Decoder
+        self._refresh()
+
+    def _decoder(self, type_: Any) -> _Decoder:
+        raise NotImplementedError
+
+    def encode(self, frame: Frame) -> WireData:
+        raise NotImplementedError
+
+    def _refresh(self) -> None:
+        if self._version != self.registry.version:
+            self._version = self.registry.version
+            self._events = self._decoder(_union(self.registry.events()))
+            self._server_frames = self._decoder(_union(self.registry.server_frames()))
+
+    def _accept(self, data: WireData) -> WireData:
+        """Check the frame type fits the format; return data the decoders accept."""
+        return data
+
+    def _decode(self, decoder: _Decoder, data: WireData, max_bytes: int | None) -> Any:
+        if max_bytes is not None and _too_large(data, max_bytes):
+            raise ProtocolError(
+                ErrorCode.TOO_LARGE,
+                f"$: frame is larger than {max_bytes} bytes",
+                path="$",
+                close_code=CloseCode.MESSAGE_TOO_BIG,
+            )
+        data = self._accept(data)
+        try:
+            return decoder.decode(data)
+        except msgspec.DecodeError as exc:
+            raise error_from_msgspec(exc, keys=self._keys(data)) from None
+
+    def _keys(self, data: WireData) -> list[str]:
+        try:
+            decoded = self._generic.decode(data)
+        except msgspec.DecodeError:
+            return []
+        return [str(k) for k in decoded] if isinstance(decoded, dict) else []
+
+    def decode_command(self, data: WireData, *, max_bytes: int | None = None) -> ClientFrame:
+        """Decode a client frame strictly, raising `ProtocolError` on any deviation."""
+        frame: ClientFrame = self._decode(self._commands, data, max_bytes)
+        return frame
+
+    def decode_event(self, data: WireData, *, max_bytes: int | None = None) -> Event:
+        """Decode an event to publish: strict, but `topic`, `seq` and `ts` may be absent."""
+        self._refresh()
+        event: Event = self._decode(self._events, data, max_bytes)
+        return event
+
+    def decode_server_frame(self, data: WireData, *, strict: bool = False) -> Frame | None:
+        """Decode a server frame as a client does.
+
+        Lenient by default: unknown fields are ignored and a frame of an unknown
+        type gives None (forward compatibility). With `strict`, an unknown type
+        or an event without its server-assigned fields raises `ProtocolError`.
+        """
+        self._refresh()
+        try:
+            frame: Frame = self._decode(self._server_frames, data, None)
+        except ProtocolError as exc:
+            if exc.code is ErrorCode.UNKNOWN_TYPE and not strict:
+                return None
+            raise
+        if strict and (missing := missing_server_fields(frame)):
+            path = f"$.{missing[0]}"
+            raise ProtocolError(
+                ErrorCode.INVALID_FRAME, f"{path}: required field is missing", path=path
+            )
+        return frame
+
+
+def _too_large(data: WireData, max_bytes: int) -> bool:
+    if isinstance(data, str):
+        # A str of n characters encodes to n..4n UTF-8 bytes: encode only when unsure.
+        if len(data) <= max_bytes // 4:
+            return False
+        return len(data) > max_bytes or len(data.encode("utf-8", "surrogatepass")) > max_bytes
+    return len(data) > max_bytes
+
+
+class JsonCodec(Codec):
+    """JSON in text frames: the `flowwire.v1.json` subprotocol, and the default."""
+
+    name = "json"
+    subprotocol = SUBPROTOCOL_JSON
+    binary = False
+
+    def __init__(self, frames: FrameRegistry = registry) -> None:
+        self._encoder = msgspec.json.Encoder()
+        super().__init__(frames)
+
+    def _decoder(self, type_: Any) -> msgspec.json.Decoder[Any]:
+        return msgspec.json.Decoder(type_)
+
+    def encode(self, frame: Frame) -> str:
+        return self._encoder.encode(frame).decode("utf-8")
+
+    def encode_bytes(self, frame: Frame) -> bytes:
+        return self._encoder.encode(frame)
+
+
+class MsgpackCodec(Codec):
+    """MessagePack in binary frames: the `flowwire.v1.msgpack` subprotocol."""
+
+    name = "msgpack"
+    subprotocol = SUBPROTOCOL_MSGPACK
+    binary = True
+
+    def __init__(self, frames: FrameRegistry = registry) -> None:
+        self._encoder = msgspec.msgpack.Encoder()
+        super().__init__(frames)
+
+    def _decoder(self, type_: Any) -> msgspec.msgpack.Decoder[Any]:
+        return msgspec.msgpack.Decoder(type_)
+
+    def _accept(self, data: WireData) -> WireData:
+        if isinstance(data, str):
+            raise ProtocolError(
+                ErrorCode.INVALID_FRAME,
+                f"$: {SUBPROTOCOL_MSGPACK} takes binary frames, got a text frame",
+                path="$",
+            )
+        return data
+
+    def encode(self, frame: Frame) -> bytes:
+        return self._encoder.encode(frame)

@@ -1,0 +1,125 @@
+"""Client → server commands. Every command may carry `ref`, echoed by its reply or error."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+
+from .base import Command, JsonValue, StrictPart, Timestamp
+
+__all__ = [
+    "Auth",
+    "Control",
+    "ControlAction",
+    "EdgeSpec",
+    "Execute",
+    "Input",
+    "NodeSpec",
+    "PingCommand",
+    "PongCommand",
+    "SincePosition",
+    "Subscribe",
+    "Unsubscribe",
+    "WorkflowSpec",
+]
+
+ControlAction = Literal["pause", "resume", "stop"]
+
+Topic = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+Id = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+
+
+class Auth(Command, tag="auth", frozen=True, kw_only=True):
+    """Authenticate on an open connection (when the server asks for a first-message token)."""
+
+    token: str
+
+
+class SincePosition(StrictPart, frozen=True, kw_only=True):
+    """The last event a client saw on a topic, to resume after it."""
+
+    seq: Annotated[int, msgspec.Meta(ge=0)]
+    epoch: str
+
+
+class Subscribe(Command, tag="subscribe", frozen=True, kw_only=True):
+    """Receive a topic's events. A topic ending in `*` matches every topic with that prefix."""
+
+    topics: Annotated[list[Topic], msgspec.Meta(min_length=1)]
+    since: Annotated[
+        dict[str, SincePosition] | None,
+        msgspec.Meta(description="Resume: replay each topic's events after this position."),
+    ] = None
+    snapshot: Annotated[
+        bool, msgspec.Meta(description="Send an `execution.snapshot` per live execution first.")
+    ] = True
+
+
+class Unsubscribe(Command, tag="unsubscribe", frozen=True, kw_only=True):
+    """Stop receiving topics' events."""
+
+    topics: Annotated[list[Topic], msgspec.Meta(min_length=1)]
+
+
+class NodeSpec(StrictPart, frozen=True, kw_only=True):
+    """A node of a workflow to run: its `kind` picks the handler, `params` configure it."""
+
+    id: Id
+    kind: Id
+    name: str | None = None
+    params: dict[str, JsonValue] | None = None
+
+
+class EdgeSpec(StrictPart, frozen=True, kw_only=True):
+    """An edge of a workflow to run: `target` starts after `source` succeeded."""
+
+    source: Id
+    target: Id
+    id: str | None = None
+
+
+class WorkflowSpec(StrictPart, frozen=True, kw_only=True):
+    """A workflow to run: a DAG of nodes."""
+
+    id: Id
+    name: str | None = None
+    nodes: list[NodeSpec]
+    edges: list[EdgeSpec] = []
+
+
+class Execute(Command, tag="execute", frozen=True, kw_only=True):
+    """Run a workflow. The reply names the execution and its topic."""
+
+    workflow: WorkflowSpec
+    inputs: dict[str, JsonValue] | None = None
+    subscribe: Annotated[
+        bool, msgspec.Meta(description="Subscribe this connection to the execution's topic.")
+    ] = True
+
+
+class Control(Command, tag="control", frozen=True, kw_only=True):
+    """Pause, resume or stop an execution."""
+
+    execution_id: Id
+    action: ControlAction
+
+
+class Input(Command, tag="input", frozen=True, kw_only=True):
+    """Answer an `input.requested` event."""
+
+    execution_id: Id
+    node_id: Id
+    value: JsonValue
+
+
+class PingCommand(Command, tag="ping", frozen=True, kw_only=True):
+    """Client heartbeat: the server answers `pong` with the same `ts`."""
+
+    ts: Timestamp | None = None
+
+
+class PongCommand(Command, tag="pong", frozen=True, kw_only=True):
+    """The answer to a server `ping`, echoing its `ts`."""
+
+    ts: Timestamp

@@ -1,0 +1,131 @@
+"""Server → client control frames, and the `data` each command's reply carries."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+
+from .base import Frame, JsonValue, Part, Timestamp
+from .codes import ErrorCode
+from .events import ExecutionStatusValue
+
+__all__ = [
+    "AuthResult",
+    "ControlResult",
+    "ErrorFrame",
+    "ExecuteResult",
+    "Goaway",
+    "InputResult",
+    "Ping",
+    "Pong",
+    "Reply",
+    "SubscribeResult",
+    "TopicPosition",
+    "UnsubscribeResult",
+    "Welcome",
+]
+
+
+class Welcome(Frame, tag="welcome", frozen=True, kw_only=True):
+    """The first frame on every connection."""
+
+    protocol: Annotated[str, msgspec.Meta(description="Protocol version, `flowwire.v1`.")]
+    connection_id: str
+    heartbeat_ms: Annotated[
+        int, msgspec.Meta(ge=0, description="The server pings this often; answer with `pong`.")
+    ]
+    max_frame_bytes: Annotated[
+        int, msgspec.Meta(ge=1, description="Larger client frames close the connection (1009).")
+    ]
+    server: Annotated[str, msgspec.Meta(description='Server name and version, "flowwire/0.1.0".')]
+
+
+class Reply(Frame, tag="reply", frozen=True, kw_only=True):
+    """The answer to a command; `data` has the command's result shape (`SubscribeResult`, …)."""
+
+    ref: str | None = None
+    data: dict[str, JsonValue]
+
+
+class ErrorFrame(Frame, tag="error", frozen=True, kw_only=True):
+    """A command failed, or a frame could not be decoded. The connection stays open."""
+
+    ref: str | None = None
+    code: ErrorCode
+    message: str
+    path: Annotated[
+        str | None,
+        msgspec.Meta(description="JSON path of the offending field, `$.topics[2]`."),
+    ] = None
+    retry_after_ms: Annotated[int, msgspec.Meta(ge=0)] | None = None
+
+
+class Ping(Frame, tag="ping", frozen=True, kw_only=True):
+    """Heartbeat from the server: answer `{"type": "pong", "ts": <same ts>}`."""
+
+    ts: Timestamp
+
+
+class Pong(Frame, tag="pong", frozen=True, kw_only=True):
+    """The server's answer to a client `ping`, echoing its `ts` if it had one."""
+
+    ts: Timestamp | None = None
+
+
+class Goaway(Frame, tag="goaway", frozen=True, kw_only=True):
+    """The server is about to close the connection (shutdown); reconnect after `reconnect_ms`."""
+
+    reason: str
+    reconnect_ms: Annotated[int, msgspec.Meta(ge=0)]
+
+
+class TopicPosition(Part, frozen=True, kw_only=True):
+    """Where a topic stands for this subscriber."""
+
+    epoch: Annotated[
+        str,
+        msgspec.Meta(description="Identity of the topic's stream; changes when history is lost."),
+    ]
+    seq: Annotated[int, msgspec.Meta(ge=0, description="The topic's latest seq at subscription.")]
+    recovered: Annotated[
+        bool,
+        msgspec.Meta(description="True when every event after `since` was replayed."),
+    ]
+
+
+class SubscribeResult(Part, frozen=True, kw_only=True):
+    """`data` of the reply to `subscribe`."""
+
+    topics: dict[str, TopicPosition]
+
+
+class UnsubscribeResult(Part, frozen=True, kw_only=True):
+    """`data` of the reply to `unsubscribe`."""
+
+    topics: list[str]
+
+
+class AuthResult(Part, frozen=True, kw_only=True):
+    """`data` of the reply to `auth`."""
+
+    principal: JsonValue = None
+
+
+class ExecuteResult(Part, frozen=True, kw_only=True):
+    """`data` of the reply to `execute`; it arrives before the execution's first event."""
+
+    execution_id: str
+    topic: str
+
+
+class ControlResult(Part, frozen=True, kw_only=True):
+    """`data` of the reply to `control`: the execution's status after the action."""
+
+    status: ExecutionStatusValue
+
+
+class InputResult(Part, frozen=True, kw_only=True):
+    """`data` of the reply to `input`."""
+
+    accepted: bool

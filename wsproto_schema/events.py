@@ -1,0 +1,250 @@
+"""Stream events (published on topics, numbered by `seq`) and the execution snapshot."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+
+from .base import Event, Frame, JsonValue, Part, Timestamp
+
+__all__ = [
+    "BranchStarted",
+    "EdgeFlow",
+    "EdgeInfo",
+    "ErrorInfo",
+    "ExecutionCompleted",
+    "ExecutionFailed",
+    "ExecutionLog",
+    "ExecutionPaused",
+    "ExecutionProgress",
+    "ExecutionResumed",
+    "ExecutionSnapshot",
+    "ExecutionStarted",
+    "ExecutionStatusValue",
+    "ExecutionStopped",
+    "InputRequested",
+    "LogLevel",
+    "NodeInfo",
+    "NodeSnapshot",
+    "NodeStatus",
+    "NodeStatusValue",
+    "NodeToken",
+    "NodeUsage",
+    "ProgressSnapshot",
+    "Summary",
+]
+
+NodeStatusValue = Literal["pending", "running", "succeeded", "failed", "skipped", "cancelled"]
+ExecutionStatusValue = Literal["running", "paused", "completed", "failed", "stopped"]
+LogLevel = Literal["debug", "info", "warning", "error"]
+
+Count = Annotated[int, msgspec.Meta(ge=0)]
+DurationMs = Annotated[int, msgspec.Meta(ge=0)]
+Fraction = Annotated[float, msgspec.Meta(ge=0, le=1)]
+Percent = Annotated[float, msgspec.Meta(ge=0, le=100)]
+
+
+class NodeInfo(Part, frozen=True, kw_only=True):
+    """A node of the workflow graph, as announced by `execution.started`."""
+
+    id: str
+    name: str | None = None
+    kind: str | None = None
+
+
+class EdgeInfo(Part, frozen=True, kw_only=True):
+    """An edge of the workflow graph: data flows from `source` to `target`."""
+
+    id: str | None = None
+    source: str
+    target: str
+
+
+class ErrorInfo(Part, frozen=True, kw_only=True):
+    """What went wrong, fit to show to a user."""
+
+    code: str | None = None
+    message: str
+    node_id: str | None = None
+    details: JsonValue = None
+
+
+class Summary(Part, frozen=True, kw_only=True):
+    """Node counts at the end of an execution."""
+
+    total: Count
+    succeeded: Count
+    failed: Count
+    skipped: Count
+
+
+class ExecutionStarted(Event, tag="execution.started", frozen=True, kw_only=True):
+    """An execution began; carries the graph so a client can draw it."""
+
+    name: str | None = None
+    nodes: list[NodeInfo]
+    edges: list[EdgeInfo]
+    order: Annotated[
+        list[str] | None, msgspec.Meta(description="Node ids in the order they will run.")
+    ] = None
+    inputs: dict[str, JsonValue] | None = None
+
+
+class ExecutionPaused(Event, tag="execution.paused", frozen=True, kw_only=True):
+    """No new node starts until the execution is resumed."""
+
+    reason: str | None = None
+    by: str | None = None
+
+
+class ExecutionResumed(Event, tag="execution.resumed", frozen=True, kw_only=True):
+    """A paused execution continues."""
+
+    reason: str | None = None
+    by: str | None = None
+
+
+class ExecutionStopped(Event, tag="execution.stopped", frozen=True, kw_only=True):
+    """The execution was stopped; running nodes were cancelled."""
+
+    reason: str | None = None
+    by: str | None = None
+
+
+class ExecutionCompleted(Event, tag="execution.completed", frozen=True, kw_only=True):
+    """Every node finished; the execution succeeded."""
+
+    duration_ms: DurationMs
+    outputs: dict[str, JsonValue] | None = None
+    summary: Summary
+
+
+class ExecutionFailed(Event, tag="execution.failed", frozen=True, kw_only=True):
+    """The execution failed; `error` says where and why."""
+
+    error: ErrorInfo
+    duration_ms: DurationMs
+    summary: Summary
+
+
+class ExecutionProgress(Event, tag="execution.progress", frozen=True, kw_only=True):
+    """How far the execution has come."""
+
+    completed: Count
+    total: Count
+    percent: Percent
+    running: list[str]
+    eta_ms: DurationMs | None = None
+
+
+class ExecutionLog(Event, tag="execution.log", frozen=True, kw_only=True):
+    """A log line of the execution or one of its nodes."""
+
+    level: LogLevel
+    message: str
+    node_id: str | None = None
+    context: dict[str, JsonValue] | None = None
+
+
+class NodeStatus(Event, tag="node.status", frozen=True, kw_only=True):
+    """A node changed status, or reported progress while running."""
+
+    node_id: str
+    status: NodeStatusValue
+    attempt: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    progress: Fraction | None = None
+    duration_ms: DurationMs | None = None
+    output: JsonValue = None
+    error: ErrorInfo | None = None
+
+
+class NodeToken(Event, tag="node.token", frozen=True, kw_only=True):
+    """A piece of text streamed by a node (an LLM token)."""
+
+    node_id: str
+    delta: str
+    index: Count | None = None
+
+
+class NodeUsage(Event, tag="node.usage", frozen=True, kw_only=True):
+    """Tokens (and cost) an LLM call used."""
+
+    node_id: str | None = None
+    model: str | None = None
+    prompt_tokens: Count
+    completion_tokens: Count
+    total_tokens: Count
+    cost: Annotated[float, msgspec.Meta(ge=0)] | None = None
+
+
+class EdgeFlow(Event, tag="edge.flow", frozen=True, kw_only=True):
+    """A node's output passed along an edge to the next node."""
+
+    source: str
+    target: str
+    edge_id: str | None = None
+    preview: JsonValue = None
+
+
+class BranchStarted(Event, tag="branch.started", frozen=True, kw_only=True):
+    """Several nodes started in parallel."""
+
+    node_ids: list[str]
+    parent_id: str | None = None
+
+
+class InputRequested(Event, tag="input.requested", frozen=True, kw_only=True):
+    """A node waits for the user: answer with an `input` command."""
+
+    node_id: str
+    prompt: str
+    input_schema: dict[str, JsonValue] | None = None
+
+
+class NodeSnapshot(Part, frozen=True, kw_only=True):
+    """One node's state inside an `execution.snapshot`."""
+
+    status: NodeStatusValue
+    name: str | None = None
+    kind: str | None = None
+    attempt: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    progress: Fraction | None = None
+    started_ts: Timestamp | None = None
+    finished_ts: Timestamp | None = None
+    duration_ms: DurationMs | None = None
+    error: ErrorInfo | None = None
+
+
+class ProgressSnapshot(Part, frozen=True, kw_only=True):
+    """The execution's progress inside an `execution.snapshot`."""
+
+    completed: Count
+    total: Count
+    percent: Percent
+    running: list[str] = []
+    eta_ms: DurationMs | None = None
+
+
+class ExecutionSnapshot(Frame, tag="execution.snapshot", frozen=True, kw_only=True):
+    """The whole state of one execution, sent on subscribe (no `seq` of its own).
+
+    Events of the topic with `seq > last_seq` follow it; render the snapshot,
+    then apply them.
+    """
+
+    topic: str
+    workflow_id: str
+    execution_id: str
+    ts: Timestamp
+    status: ExecutionStatusValue
+    name: str | None = None
+    nodes: dict[str, NodeSnapshot]
+    edges: list[EdgeInfo] = []
+    progress: ProgressSnapshot
+    started_ts: Timestamp | None = None
+    finished_ts: Timestamp | None = None
+    error: ErrorInfo | None = None
+    last_seq: Annotated[
+        int, msgspec.Meta(ge=0, description="The seq of the last event folded into this state.")
+    ]
