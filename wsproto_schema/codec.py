@@ -55,6 +55,7 @@ class Codec:
         self._generic: _Decoder = self._decoder(Any)
         self._version = -1
         self._events: _Decoder
+        self._event_lists: _Decoder
         self._server_frames: _Decoder
         self._refresh()
 
@@ -68,6 +69,7 @@ class Codec:
         if self._version != self.registry.version:
             self._version = self.registry.version
             self._events = self._decoder(_union(self.registry.events()))
+            self._event_lists = self._decoder(list[_union(self.registry.events())])  # type: ignore[misc]
             self._server_frames = self._decoder(_union(self.registry.server_frames()))
 
     def _accept(self, data: WireData) -> WireData:
@@ -86,14 +88,19 @@ class Codec:
         try:
             return decoder.decode(data)
         except msgspec.DecodeError as exc:
-            raise error_from_msgspec(exc, keys=self._keys(data)) from None
+            raw = self._object(data)
+            error = error_from_msgspec(exc, keys=[str(k) for k in raw])
+            ref = raw.get("ref")
+            error.ref = ref if isinstance(ref, str) else None
+            raise error from None
 
-    def _keys(self, data: WireData) -> list[str]:
+    def _object(self, data: WireData) -> dict[Any, Any]:
+        """The frame as a plain object, if it is one: only to explain a decode error."""
         try:
             decoded = self._generic.decode(data)
         except msgspec.DecodeError:
-            return []
-        return [str(k) for k in decoded] if isinstance(decoded, dict) else []
+            return {}
+        return decoded if isinstance(decoded, dict) else {}
 
     def decode_command(self, data: WireData, *, max_bytes: int | None = None) -> ClientFrame:
         """Decode a client frame strictly, raising `ProtocolError` on any deviation."""
@@ -105,6 +112,12 @@ class Codec:
         self._refresh()
         event: Event = self._decode(self._events, data, max_bytes)
         return event
+
+    def decode_events(self, data: WireData, *, max_bytes: int | None = None) -> list[Event]:
+        """Decode an array of events to publish (`$[2].status` names a bad field)."""
+        self._refresh()
+        events: list[Event] = self._decode(self._event_lists, data, max_bytes)
+        return events
 
     def decode_server_frame(self, data: WireData, *, strict: bool = False) -> Frame | None:
         """Decode a server frame as a client does.

@@ -18,7 +18,8 @@ class ProtocolError(Exception):
 
     `code` and `message` (and `path`, the JSON path of the bad field) become an
     `error` frame; `close_code`, when set, says the connection must be closed
-    with it instead of answered.
+    with it instead of answered. `ref` is the failed frame's `ref` when it had
+    one, so a client can match even an invalid command to its error.
     """
 
     def __init__(
@@ -29,6 +30,7 @@ class ProtocolError(Exception):
         path: str | None = None,
         close_code: CloseCode | None = None,
         retry_after_ms: int | None = None,
+        ref: str | None = None,
     ) -> None:
         super().__init__(message)
         self.code = code
@@ -36,10 +38,12 @@ class ProtocolError(Exception):
         self.path = path
         self.close_code = close_code
         self.retry_after_ms = retry_after_ms
+        self.ref = ref
 
     def to_frame(self, ref: str | None = None) -> ErrorFrame:
+        """The `error` frame for this error; `ref` defaults to the failed frame's own."""
         return ErrorFrame(
-            ref=ref,
+            ref=ref if ref is not None else self.ref,
             code=self.code,
             message=self.message,
             path=self.path,

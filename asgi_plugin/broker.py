@@ -1,0 +1,89 @@
+"""The broker interface: sequence numbers, history and delivery to this process's hub.
+
+A broker owns the order of each topic: it assigns `seq` (from 1, gap-free) and
+keeps a bounded history per topic stream, identified by an `epoch` that changes
+whenever that history is lost. The hub owns local fan-out. Subclasses implement
+the I/O (`_append`, `position`, `replay`); the base stamps events and hands the
+appended ones to the hub, in seq order per topic.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+from wsproto_schema import Event
+
+__all__ = ["Broker", "BrokerUnavailable", "StreamPosition", "default_topic"]
+
+
+def default_topic(workflow_id: str) -> str:
+    return f"workflow:{workflow_id}"
+
+
+@dataclass(frozen=True)
+class StreamPosition:
+    """A topic stream's identity and its latest seq (0 before the first event)."""
+
+    epoch: str
+    seq: int
+
+
+class BrokerUnavailable(RuntimeError):
+    """The broker cannot accept events now; nothing was published."""
+
+
+def _discard(event: Event) -> None:
+    return None
+
+
+class Broker(ABC):
+    """Base of every broker: stamping, local delivery and lifecycle."""
+
+    def __init__(self) -> None:
+        self._deliver: Callable[[Event], None] = _discard
+
+    def bind(self, deliver: Callable[[Event], None]) -> None:
+        """Receive every event appended to any topic, in seq order per topic."""
+        self._deliver = deliver
+
+    async def start(self) -> None:  # noqa: B027 - optional: nothing to connect
+        """Connect and begin delivering; called once at application startup."""
+
+    async def stop(self) -> None:  # noqa: B027
+        """Stop delivering and release connections; called once at shutdown."""
+
+    def stamp(self, event: Event) -> Event:
+        """Fill in what a publisher may leave out: the default topic and the time."""
+        changes: dict[str, Any] = {}
+        if not event.topic:
+            changes["topic"] = default_topic(event.workflow_id)
+        if not event.ts:
+            changes["ts"] = int(time.time() * 1000)
+        return msgspec.structs.replace(event, **changes) if changes else event
+
+    async def publish(self, event: Event) -> Event:
+        """Append the event to its topic; return it as published, with its `seq`."""
+        return await self._append(self.stamp(event))
+
+    @abstractmethod
+    async def _append(self, event: Event) -> Event:
+        """Assign the next seq of the event's topic, store it, and deliver it."""
+
+    @abstractmethod
+    async def position(self, topic: str) -> StreamPosition:
+        """The topic stream's epoch and latest seq."""
+
+    @abstractmethod
+    async def replay(self, topic: str, after: int, epoch: str) -> list[Event] | None:
+        """Every event of the topic with seq > `after`, or None when history cannot
+        give all of them (another epoch, trimmed history): never a partial replay."""
+
+    def health(self) -> dict[str, Any]:
+        """The broker's state for the health and stats endpoints."""
+        return {"kind": type(self).__name__, "ok": True}

@@ -1,0 +1,344 @@
+"""One accepted WebSocket: the thin I/O layer around its `Session`.
+
+It moves frames between the ASGI server and the session, runs the session's
+heartbeat timer, carries out its requests (auth, subscribe, commands), and owns
+the connection's outbox and the single writer task that drains it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+import wsproto_schema as ws
+from wsproto_schema import CloseCode, ErrorCode, ProtocolError, WireData
+
+from .broker import BrokerUnavailable
+from .handshake import Handshake
+from .hooks import Principal, resolve
+from .outbox import CloseItem, Outbox
+from .session import (
+    Action,
+    AuthenticateRequest,
+    Close,
+    CommandRequest,
+    Send,
+    Session,
+    SubscribeRequest,
+    UnsubscribeRequest,
+)
+from .topics import is_pattern, pattern_prefix
+
+if TYPE_CHECKING:
+    from .app import FlowwireApp
+
+__all__ = ["Connection"]
+
+logger = logging.getLogger("flowwire")
+
+Message = dict[str, Any]
+
+
+class Connection:
+    """An accepted WebSocket and everything that runs for it."""
+
+    def __init__(
+        self,
+        app: FlowwireApp,
+        send: Any,
+        codec: ws.Codec,
+        handshake: Handshake,
+        principal: Principal,
+        connection_id: str,
+        authenticated: bool,
+    ) -> None:
+        self.app = app
+        self.codec = codec
+        self.handshake = handshake
+        self.principal = principal
+        self.connection_id = connection_id
+        self.outbox = Outbox(app.options.max_queued_frames)
+        self.session = Session(
+            codec=codec,
+            connection_id=connection_id,
+            now=time.time(),
+            limits=app.options.limits(),
+            authenticated=authenticated,
+            server=app.options.server_name,
+        )
+        self._send = send
+        self._holding: dict[str, list[tuple[str, int, WireData]]] | None = None
+        self._closing = False
+        self._abandoned = False
+        self._reader: asyncio.Task[Any] | None = None
+        self._writer: asyncio.Task[None] | None = None
+        self._timer: asyncio.TimerHandle | None = None
+
+    # -- the hub's side ---------------------------------------------------------
+
+    def deliver(self, topic: str, seq: int, data: WireData) -> bool:
+        """Queue a published event (called by the hub, never awaits)."""
+        holding = self._holding
+        if holding is not None and self._hold(holding, topic, seq, data):
+            return True
+        return self.outbox.push(data)
+
+    def _hold(
+        self,
+        holding: dict[str, list[tuple[str, int, WireData]]],
+        topic: str,
+        seq: int,
+        data: WireData,
+    ) -> bool:
+        """While a subscription is being set up, its live events wait behind the replay."""
+        for key, held in holding.items():
+            if key == topic or (is_pattern(key) and topic.startswith(pattern_prefix(key))):
+                held.append((topic, seq, data))
+                return True
+        return False
+
+    # -- lifecycle ----------------------------------------------------------------
+
+    async def serve(self, receive: Any) -> None:
+        """Run until the client disconnects (or the connection is abandoned)."""
+        loop = asyncio.get_running_loop()
+        self._reader = asyncio.current_task()
+        self._writer = loop.create_task(self._write())
+        self._schedule(loop)
+        try:
+            await self._run(self.session.start())
+            while True:
+                message = await receive()
+                kind = message["type"]
+                if kind == "websocket.receive":
+                    data = message.get("text")
+                    if data is None:
+                        data = message.get("bytes") or b""
+                    await self._run(self.session.receive(data, time.time()))
+                elif kind == "websocket.disconnect":
+                    break
+        except asyncio.CancelledError:
+            if not self._abandoned:
+                raise
+        except Exception:
+            logger.exception("flowwire connection %s failed", self.connection_id)
+            self.close(CloseCode.INTERNAL_ERROR, "internal error", drop_pending=True)
+            await self._drain_after_failure(receive)
+        finally:
+            await self._cleanup()
+
+    async def _drain_after_failure(self, receive: Any) -> None:
+        """After a 1011 close, read until the server reports the disconnect."""
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            while (await receive())["type"] != "websocket.disconnect":
+                pass
+
+    async def _cleanup(self) -> None:
+        self._closing = True
+        self.app.forget(self)
+        if self._timer is not None:
+            self._timer.cancel()
+        writer = self._writer
+        if writer is not None and not writer.done():
+            writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await writer
+
+    def close(self, code: CloseCode, reason: str, *, drop_pending: bool = False) -> None:
+        """Close after what is queued (or now, dropping it); leave the hub at once."""
+        if self._closing:
+            return
+        self._closing = True
+        self.session.closed = self.session.closed or code
+        self.app.forget(self, keep_registered=True)
+        dropped = self.outbox.close(CloseItem(code, reason), drop_pending=drop_pending)
+        self.app.stats.frames_dropped += dropped
+
+    def overflow(self) -> None:
+        """The outbox passed its bound: close 4008 without waiting behind the stuck frames."""
+        if self._closing:
+            return
+        self.app.stats.slow_consumer_closes += 1
+        self.app.stats.frames_dropped += 1  # the event that did not fit
+        self.close(CloseCode.SLOW_CONSUMER, "slow consumer", drop_pending=True)
+        # The writer may be blocked in `send` behind a client that stopped reading:
+        # replace it with one that only sends the close, and gives up after a while.
+        if self._writer is not None and not self._writer.done():
+            self._writer.cancel()
+            self._writer = asyncio.get_running_loop().create_task(self._write())
+
+    def goaway(self, reconnect_ms: int) -> None:
+        """Shutdown: `goaway`, then close 1001, after what is already queued."""
+        if self._closing:
+            return
+        frame = ws.Goaway(reason="server shutdown", reconnect_ms=reconnect_ms)
+        queued = self.outbox.push(self.codec.encode(frame))
+        self.close(CloseCode.GOING_AWAY, "server shutdown", drop_pending=not queued)
+
+    async def closed(self) -> None:
+        """Until the writer has sent the close (or given up)."""
+        if self._writer is not None:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.shield(self._writer)
+
+    # -- writing --------------------------------------------------------------------
+
+    async def _write(self) -> None:
+        outbox = self.outbox
+        queue = outbox.queue
+        send = self._send
+        stats = self.app.stats
+        try:
+            while True:
+                if not queue:
+                    await outbox.wait()
+                depth = len(queue)
+                if depth > stats.max_queue_depth:
+                    stats.max_queue_depth = depth
+                item = queue.popleft()
+                if type(item) is str:
+                    await send({"type": "websocket.send", "text": item})
+                    stats.bytes_sent += len(item) if item.isascii() else len(item.encode())
+                elif type(item) is bytes:
+                    await send({"type": "websocket.send", "bytes": item})
+                    stats.bytes_sent += len(item)
+                else:
+                    assert isinstance(item, CloseItem)
+                    await self._send_close(item)
+                    return
+                stats.frames_sent += 1
+        except OSError:  # the client is gone: ASGI servers raise OSError subclasses
+            self.abandon()
+        except Exception:
+            logger.exception("flowwire connection %s: sending failed", self.connection_id)
+            self.abandon()
+
+    async def _send_close(self, item: CloseItem) -> None:
+        message = {"type": "websocket.close", "code": int(item.code), "reason": item.reason}
+        try:
+            await asyncio.wait_for(self._send(message), self.app.options.close_timeout_ms / 1000)
+        except (asyncio.TimeoutError, OSError):
+            self.abandon()
+            return
+        # Servers report the disconnect once the client answers the close; a client
+        # that never does must not keep the connection's reader alive forever.
+        asyncio.get_running_loop().call_later(
+            self.app.options.close_timeout_ms / 1000, self.abandon
+        )
+
+    def abandon(self) -> None:
+        """Stop reading: the client is gone or will not take the close."""
+        reader = self._reader
+        if reader is not None and not reader.done() and reader is not asyncio.current_task():
+            self._abandoned = True
+            reader.cancel()
+
+    # -- the session's actions ----------------------------------------------------
+
+    def _schedule(self, loop: asyncio.AbstractEventLoop) -> None:
+        delay = max(0.0, self.session.next_deadline() - time.time())
+        if delay != float("inf"):
+            self._timer = loop.call_later(delay, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        for action in self.session.on_timer(time.time()):
+            self._apply(action)
+        if not self._closing:
+            self._schedule(asyncio.get_running_loop())
+
+    def _apply(self, action: Action) -> None:
+        if isinstance(action, Send):
+            if not self._closing and not self.outbox.push(self.codec.encode(action.frame)):
+                self.overflow()
+        elif isinstance(action, Close):
+            self.close(action.code, action.reason)
+
+    async def _run(self, actions: list[Action]) -> None:
+        for action in actions:
+            if isinstance(action, (Send, Close)):
+                self._apply(action)
+            elif isinstance(action, SubscribeRequest):
+                await self._subscribe(action)
+            elif isinstance(action, UnsubscribeRequest):
+                self.app.hub.unsubscribe(self, action.topics)
+            elif isinstance(action, AuthenticateRequest):
+                await self._authenticate(action)
+            elif isinstance(action, CommandRequest):
+                await self._command(action)
+
+    async def _authorized(self, action: str, topic: str) -> bool:
+        hook = self.app.options.authorize
+        return hook is None or bool(await resolve(hook(self.principal, action, topic)))
+
+    async def _authenticate(self, request: AuthenticateRequest) -> None:
+        hook = self.app.options.authenticate_token
+        principal = None
+        if hook is not None:
+            principal = await resolve(hook(request.token, self.handshake))
+        if principal is None:
+            message = "invalid credentials" if hook else "this server does not take `auth` commands"
+            error = ProtocolError(ErrorCode.UNAUTHORIZED, message)
+            await self._run(self.session.fail(request, error))
+            return
+        self.principal = principal
+        info = ws.AuthResult(principal=_public(principal))
+        await self._run(self.session.succeed(request.ref, info))
+
+    async def _subscribe(self, request: SubscribeRequest) -> None:
+        for index, topic in enumerate(request.topics):
+            if not await self._authorized("subscribe", topic):
+                path = f"$.topics[{index}]"
+                error = ProtocolError(
+                    ErrorCode.FORBIDDEN, f"{path}: not allowed to subscribe to {topic!r}", path=path
+                )
+                await self._run(self.session.fail(request, error))
+                return
+        if self._closing:
+            return
+        holding = self._holding = {topic: [] for topic in request.topics}
+        self.app.hub.subscribe(self, request.topics)
+        try:
+            positions, replays = await self.app.positions(request)
+        except BrokerUnavailable as exc:
+            self._holding = None
+            self.app.hub.unsubscribe(
+                self, [t for t in request.topics if t not in self.session.subscriptions]
+            )
+            error = ProtocolError(ErrorCode.INTERNAL, f"the broker is unavailable: {exc}")
+            await self._run(self.session.fail(request, error))
+            return
+        self._holding = None
+        await self._run(self.session.subscribed(request, positions))
+        # Replays, then the live events that arrived meanwhile: each seq once, in order.
+        for topic in request.topics:
+            last = positions[topic].seq
+            for event in replays.get(topic, ()):
+                self._push(self.codec.encode(event))
+                last = max(last, event.seq)
+            for held_topic, seq, data in holding[topic]:
+                if held_topic != topic or seq > last:
+                    self._push(data)
+
+    def _push(self, data: WireData) -> None:
+        if not self._closing and not self.outbox.push(data):
+            self.overflow()
+
+    async def _command(self, request: CommandRequest) -> None:
+        tag = ws.frame_tag(type(request.command))
+        message = f"this server runs no workflows: no handler takes `{tag}`"
+        error = ProtocolError(ErrorCode.NOT_FOUND, message)
+        await self._run(self.session.fail(request, error))
+
+
+def _public(principal: Principal) -> Any:
+    """What the `auth` reply may say about the principal: plain data only."""
+    try:
+        return msgspec.to_builtins(principal)
+    except TypeError:
+        return None
