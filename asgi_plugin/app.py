@@ -152,7 +152,7 @@ class FlowwireApp:
     async def publish_event(self, event: Event) -> Event:
         """`publish`, returning the event as published (topic, seq and ts filled in)."""
         await self.start()
-        self.json.decode_event(self.json.encode_bytes(event))
+        self.json.check_event(event)
         published = await self.broker.publish(event)
         self.stats.published += 1
         return published

@@ -95,12 +95,25 @@ class Connection:
         seq: int,
         data: WireData,
     ) -> bool:
-        """While a subscription is being set up, its live events wait behind the replay."""
-        for key, held in holding.items():
-            if key == topic or (is_pattern(key) and topic.startswith(pattern_prefix(key))):
-                held.append((topic, seq, data))
-                return True
-        return False
+        """While a subscription is being set up, its live events wait behind the replay.
+
+        A topic named exactly claims its events before any pattern that also matches,
+        so they follow that topic's replay and are deduplicated against it.
+        """
+        held = holding.get(topic)
+        if held is None:
+            held = next(
+                (
+                    h
+                    for k, h in holding.items()
+                    if is_pattern(k) and topic.startswith(pattern_prefix(k))
+                ),
+                None,
+            )
+        if held is None:
+            return False
+        held.append((topic, seq, data))
+        return True
 
     # -- lifecycle ----------------------------------------------------------------
 

@@ -14,6 +14,7 @@ from .base import Event, Frame
 from .codes import SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK, CloseCode, ErrorCode
 from .errors import ProtocolError, error_from_msgspec
 from .registry import ClientFrame, FrameRegistry, registry
+from .strict import first_unknown_field
 
 __all__ = [
     "Codec",
@@ -108,23 +109,39 @@ class Codec:
         return frame
 
     def decode_event(self, data: WireData, *, max_bytes: int | None = None) -> Event:
-        """Decode an event to publish: strict, but `topic`, `seq` and `ts` may be absent."""
+        """Decode an event to publish: strict (unknown fields too), but `topic`, `seq`
+        and `ts` may be absent: the broker fills them in."""
         self._refresh()
         event: Event = self._decode(self._events, data, max_bytes)
+        self._reject_unknown_fields(self._generic.decode(data), event)
         return event
 
     def decode_events(self, data: WireData, *, max_bytes: int | None = None) -> list[Event]:
         """Decode an array of events to publish (`$[2].status` names a bad field)."""
         self._refresh()
         events: list[Event] = self._decode(self._event_lists, data, max_bytes)
+        raw = self._generic.decode(data)
+        for index, event in enumerate(events):
+            self._reject_unknown_fields(raw[index], event, f"$[{index}]")
         return events
+
+    def check_event(self, event: Event) -> None:
+        """Raise `ProtocolError` unless a Struct built in Python is a valid, registered event."""
+        self._refresh()
+        self._decode(self._events, self.encode(event), None)
+
+    @staticmethod
+    def _reject_unknown_fields(raw: Any, frame: Frame, path: str = "$") -> None:
+        if unknown := first_unknown_field(raw, type(frame), path):
+            raise ProtocolError(ErrorCode.INVALID_FRAME, f"{unknown}: unknown field", path=unknown)
 
     def decode_server_frame(self, data: WireData, *, strict: bool = False) -> Frame | None:
         """Decode a server frame as a client does.
 
         Lenient by default: unknown fields are ignored and a frame of an unknown
-        type gives None (forward compatibility). With `strict`, an unknown type
-        or an event without its server-assigned fields raises `ProtocolError`.
+        type gives None (forward compatibility). With `strict` (contract checks),
+        an unknown type, an unknown field or an event without its server-assigned
+        fields raises `ProtocolError`, as the generated JSON Schema would reject it.
         """
         self._refresh()
         try:
@@ -133,11 +150,13 @@ class Codec:
             if exc.code is ErrorCode.UNKNOWN_TYPE and not strict:
                 return None
             raise
-        if strict and (missing := missing_server_fields(frame)):
-            path = f"$.{missing[0]}"
-            raise ProtocolError(
-                ErrorCode.INVALID_FRAME, f"{path}: required field is missing", path=path
-            )
+        if strict:
+            if missing := missing_server_fields(frame):
+                path = f"$.{missing[0]}"
+                raise ProtocolError(
+                    ErrorCode.INVALID_FRAME, f"{path}: required field is missing", path=path
+                )
+            self._reject_unknown_fields(self._generic.decode(data), frame)
         return frame
 
 

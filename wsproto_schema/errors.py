@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Collection
 
@@ -10,7 +11,7 @@ import msgspec
 from .codes import CloseCode, ErrorCode
 from .control import ErrorFrame
 
-__all__ = ["ProtocolError", "error_from_msgspec"]
+__all__ = ["ProtocolError", "child_path", "error_from_msgspec"]
 
 
 class ProtocolError(Exception):
@@ -60,8 +61,9 @@ _UNKNOWN = re.compile(r"^Object contains unknown field `(?P<field>[^`]*)`$")
 _BAD_TAG = re.compile(r"^Invalid value (?P<value>.*)$")
 
 
-def _child(path: str, field: str) -> str:
-    return f"{path}.{field}" if field.isidentifier() else f"{path}[{field!r}]"
+def child_path(path: str, field: str) -> str:
+    """`$.a` + `b` → `$.a.b`; keys that are not identifiers are quoted: `$.a["b c"]`."""
+    return f"{path}.{field}" if field.isidentifier() else f"{path}[{json.dumps(field)}]"
 
 
 def error_from_msgspec(
@@ -78,13 +80,13 @@ def error_from_msgspec(
     assert match is not None  # the pattern matches every string
     what, path = match["what"], match["path"] or "$"
     if missing := _MISSING.match(what):
-        path = _child(path, missing["field"])
+        path = child_path(path, missing["field"])
         detail = "required field is missing"
         if path == f"$.{tag_field}":
             detail += _tag_hint(keys, tag_field)
         return ProtocolError(ErrorCode.INVALID_FRAME, f"{path}: {detail}", path=path)
     if unknown := _UNKNOWN.match(what):
-        path = _child(path, unknown["field"])
+        path = child_path(path, unknown["field"])
         return ProtocolError(ErrorCode.INVALID_FRAME, f"{path}: unknown field", path=path)
     if path == f"$.{tag_field}" and (bad := _BAD_TAG.match(what)):
         return ProtocolError(

@@ -141,3 +141,26 @@ def wrong_value(t: mi.Type) -> Any:
     if isinstance(t, (mi.ListType, mi.DictType, mi.StructType)):
         return "not-a-container"
     raise TypeError(f"no wrong value for {t!r}")
+
+
+def nested_struct_paths(obj: Any, t: mi.Type, at: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Key paths of every nested object of `obj` that is a Struct (not a free-form map)."""
+    t = unwrap(t)
+    found: list[tuple[Any, ...]] = []
+    if isinstance(t, mi.StructType) and isinstance(obj, dict):
+        if at:
+            found.append(at)
+        fields = {f.encode_name: f for f in mi.type_info(t.cls).fields}  # type: ignore[union-attr]
+        for key, value in obj.items():
+            if key in fields:
+                found += nested_struct_paths(value, fields[key].type, (*at, key))
+    elif isinstance(t, mi.ListType) and isinstance(obj, list):
+        for index, item in enumerate(obj):
+            found += nested_struct_paths(item, t.item_type, (*at, index))
+    elif isinstance(t, mi.DictType) and isinstance(obj, dict):
+        for key, value in obj.items():
+            found += nested_struct_paths(value, t.value_type, (*at, key))
+    elif isinstance(t, mi.UnionType):
+        for member in t.types:
+            found += nested_struct_paths(obj, member, at)
+    return found

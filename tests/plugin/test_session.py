@@ -1,0 +1,227 @@
+"""The sans-I/O session: data and time in, frames and requests out. No sockets, no asyncio."""
+
+from __future__ import annotations
+
+import msgspec
+import pytest
+
+import wsproto_schema as ws
+from asgi_plugin.session import (
+    AuthenticateRequest,
+    Close,
+    CommandRequest,
+    Send,
+    Session,
+    SessionLimits,
+    SubscribeRequest,
+    UnsubscribeRequest,
+)
+from wsproto_schema import CloseCode, ErrorCode
+
+T0 = 1_000.0
+JSON = ws.JsonCodec()
+
+
+def session(**limits: float) -> Session:
+    return Session(codec=JSON, connection_id="c1", now=T0, limits=SessionLimits(**limits))  # type: ignore[arg-type]
+
+
+def frames(actions: list) -> list[ws.Frame]:
+    return [a.frame for a in actions if isinstance(a, Send)]
+
+
+def only_error(actions: list) -> ws.ErrorFrame:
+    [frame] = frames(actions)
+    assert isinstance(frame, ws.ErrorFrame)
+    return frame
+
+
+def cmd(**frame: object) -> str:
+    return msgspec.json.encode(frame).decode()
+
+
+def test_start_sends_welcome() -> None:
+    s = Session(codec=JSON, connection_id="abc", now=T0, server="flowwire/9")
+    assert frames(s.start()) == [
+        ws.Welcome(
+            protocol="flowwire.v1",
+            connection_id="abc",
+            heartbeat_ms=25_000,
+            max_frame_bytes=1_048_576,
+            server="flowwire/9",
+        )
+    ]
+
+
+def test_subscribe_round_trip_records_state() -> None:
+    s = session()
+    [request] = s.receive(cmd(type="subscribe", ref="s1", topics=["a", "b", "a", "w:*"]), T0)
+    assert request == SubscribeRequest("s1", ("a", "b", "w:*"), {}, True, 3)
+    assert s.subscriptions == set()
+    positions = {t: ws.TopicPosition(epoch="e", seq=4, recovered=False) for t in request.topics}
+    [reply] = frames(s.subscribed(request, positions))
+    assert reply == ws.Reply(
+        ref="s1",
+        data={
+            "topics": {t: {"epoch": "e", "seq": 4, "recovered": False} for t in ("a", "b", "w:*")}
+        },
+    )
+    assert s.subscriptions == {"a", "b", "w:*"}
+    actions = s.receive(cmd(type="unsubscribe", ref="u1", topics=["a", "zzz"]), T0)
+    assert actions == [
+        UnsubscribeRequest("u1", ("a",)),
+        Send(ws.Reply(ref="u1", data={"topics": ["a"]})),
+    ]
+    assert s.subscriptions == {"b", "w:*"}
+
+
+def test_subscribe_keeps_since_of_requested_topics() -> None:
+    s = session()
+    since = {"a": {"seq": 3, "epoch": "e1"}, "other": {"seq": 1, "epoch": "x"}}
+    [request] = s.receive(cmd(type="subscribe", topics=["a"], since=since, snapshot=False), T0)
+    assert request.since == {"a": ws.SincePosition(seq=3, epoch="e1")}
+    assert request.snapshot is False
+
+
+@pytest.mark.parametrize(
+    ("topic", "problem"),
+    [("a*b", "`*` may only end a topic pattern"), ("a\nb", "control characters")],
+)
+def test_malformed_topics(topic: str, problem: str) -> None:
+    error = only_error(session().receive(cmd(type="subscribe", ref="s", topics=["ok", topic]), T0))
+    assert (error.code, error.path, error.ref) == (ErrorCode.INVALID_FRAME, "$.topics[1]", "s")
+    assert problem in error.message
+
+
+def test_subscription_limit_counts_pending_requests() -> None:
+    s = session(max_subscriptions=3)
+    [first] = s.receive(cmd(type="subscribe", topics=["a", "b"]), T0)
+    error = only_error(s.receive(cmd(type="subscribe", ref="s2", topics=["c", "d"]), T0))
+    assert error.code is ErrorCode.FORBIDDEN
+    assert "at most 3 subscriptions" in error.message
+    s.subscribed(
+        first, {t: ws.TopicPosition(epoch="", seq=0, recovered=False) for t in first.topics}
+    )
+    [ok] = s.receive(cmd(type="subscribe", topics=["a", "c"]), T0)  # `a` is not new
+    assert ok.reserved == 1
+    s.fail(ok, ws.ProtocolError(ErrorCode.FORBIDDEN, "no"))
+    assert isinstance(s.receive(cmd(type="subscribe", topics=["d"]), T0)[0], SubscribeRequest)
+
+
+def test_invalid_frames_get_errors_then_close_4000() -> None:
+    s = session(max_invalid_frames=3)
+    for _ in range(2):
+        assert only_error(s.receive("{nope", T0)).code is ErrorCode.INVALID_JSON
+    s.receive(cmd(type="ping"), T0)  # a valid frame resets the count
+    for _ in range(2):
+        assert len(s.receive(cmd(type="what"), T0)) == 1
+    actions = s.receive(cmd(type="subscribe", ref="r9", topics=[1]), T0)
+    assert only_error(actions[:1]) == ws.ErrorFrame(
+        ref="r9",
+        code=ErrorCode.INVALID_FRAME,
+        message="$.topics[0]: expected str, got int",
+        path="$.topics[0]",
+    )
+    assert actions[1:] == [Close(CloseCode.PROTOCOL_ERROR, "too many invalid frames")]
+    assert s.receive(cmd(type="ping"), T0) == []
+
+
+def test_oversize_frame_closes_1009() -> None:
+    s = session(max_frame_bytes=64)
+    actions = s.receive(cmd(type="subscribe", topics=["x" * 100]), T0)
+    assert actions == [Close(CloseCode.MESSAGE_TOO_BIG, "$: frame is larger than 64 bytes")]
+
+
+def test_pings_and_pongs() -> None:
+    s = session()
+    assert frames(s.receive("ping", T0)) == [ws.Pong()]
+    assert frames(s.receive(cmd(type="ping", ts=42), T0)) == [ws.Pong(ts=42)]
+    assert s.receive(cmd(type="pong", ts=41), T0) == []
+
+
+def test_heartbeat_pings_then_times_out() -> None:
+    s = session(heartbeat=10, heartbeat_timeout=5)
+    assert s.next_deadline() == T0 + 10
+    assert s.on_timer(T0 + 9.9) == []
+    assert frames(s.on_timer(T0 + 10)) == [ws.Ping(ts=int((T0 + 10) * 1000))]
+    assert s.next_deadline() == T0 + 15  # silence deadline before the next ping
+    s.receive(cmd(type="pong", ts=1), T0 + 12)  # any frame counts as a sign of life
+    assert s.next_deadline() == T0 + 20
+    assert frames(s.on_timer(T0 + 20)) == [ws.Ping(ts=int((T0 + 20) * 1000))]
+    assert s.on_timer(T0 + 27) == [Close(CloseCode.HEARTBEAT_TIMEOUT, "heartbeat timeout")]
+    assert s.next_deadline() == float("inf")
+
+
+def test_first_message_auth() -> None:
+    s = Session(
+        codec=JSON,
+        connection_id="c",
+        now=T0,
+        authenticated=False,
+        limits=SessionLimits(auth_timeout=3),
+    )
+    assert s.next_deadline() == T0 + 3
+    [request] = s.receive(cmd(type="auth", ref="a1", token="t"), T0)
+    assert request == AuthenticateRequest("a1", "t")
+    [reply] = frames(s.succeed("a1", ws.AuthResult(principal={"user": "ada"})))
+    assert reply == ws.Reply(ref="a1", data={"principal": {"user": "ada"}})
+    assert s.authenticated and s.next_deadline() == T0 + 25
+
+
+def test_unauthenticated_commands_close_4001() -> None:
+    s = Session(codec=JSON, connection_id="c", now=T0, authenticated=False)
+    assert frames(s.receive(cmd(type="ping"), T0)) == [ws.Pong()]  # heartbeats are fine
+    assert s.receive(cmd(type="subscribe", topics=["a"]), T0) == [
+        Close(CloseCode.UNAUTHORIZED, "authenticate first")
+    ]
+
+
+def test_bad_token_and_auth_timeout_close_4001() -> None:
+    s = Session(codec=JSON, connection_id="c", now=T0, authenticated=False)
+    [request] = s.receive(cmd(type="auth", token="bad"), T0)
+    error = ws.ProtocolError(ErrorCode.UNAUTHORIZED, "invalid credentials")
+    assert s.fail(request, error) == [Close(CloseCode.UNAUTHORIZED, "invalid credentials")]
+    late = Session(
+        codec=JSON,
+        connection_id="c",
+        now=T0,
+        authenticated=False,
+        limits=SessionLimits(auth_timeout=2),
+    )
+    assert late.on_timer(T0 + 2) == [Close(CloseCode.UNAUTHORIZED, "authentication timed out")]
+
+
+def test_commands_are_rate_limited() -> None:
+    s = session(commands_per_second=10, command_burst=3)
+    for _ in range(3):
+        assert isinstance(
+            s.receive(cmd(type="control", execution_id="e", action="stop"), T0)[0], CommandRequest
+        )
+    error = only_error(
+        s.receive(cmd(type="control", ref="c4", execution_id="e", action="stop"), T0)
+    )
+    assert (error.code, error.ref, error.retry_after_ms) == (ErrorCode.RATE_LIMITED, "c4", 100)
+    assert isinstance(
+        s.receive(cmd(type="control", execution_id="e", action="stop"), T0 + 0.1)[0], CommandRequest
+    )
+
+
+def test_commands_become_requests_and_failures_echo_ref() -> None:
+    s = session()
+    [request] = s.receive(cmd(type="input", ref="i1", execution_id="e", node_id="n", value=[1]), T0)
+    assert request == CommandRequest(ws.Input(ref="i1", execution_id="e", node_id="n", value=[1]))
+    error = ws.ProtocolError(ErrorCode.NOT_FOUND, "no execution 'e'")
+    assert frames(s.fail(request, error)) == [
+        ws.ErrorFrame(ref="i1", code=ErrorCode.NOT_FOUND, message="no execution 'e'")
+    ]
+    closing = ws.ProtocolError(ErrorCode.INTERNAL, "x", close_code=CloseCode.INTERNAL_ERROR)
+    assert s.fail(request, closing) == [Close(CloseCode.INTERNAL_ERROR, "x")]
+
+
+def test_msgpack_session() -> None:
+    s = Session(codec=ws.MsgpackCodec(), connection_id="c", now=T0)
+    [request] = s.receive(msgspec.msgpack.encode({"type": "subscribe", "topics": ["a"]}), T0)
+    assert isinstance(request, SubscribeRequest)
+    error = only_error(s.receive(b"\xc1", T0))
+    assert error.code is ErrorCode.INVALID_JSON
+    assert only_error(s.receive('{"type":"ping"}', T0)).code is ErrorCode.INVALID_FRAME

@@ -1,0 +1,75 @@
+"""The docs are part of the product: their examples are checked like code."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import wsproto_schema as ws
+from tests.conftest import ROOT, SCHEMAS
+from wsproto_schema.contract import Contract
+
+DOCS = [*sorted((ROOT / "docs").glob("*.md")), ROOT / "README.md"]
+FENCE = re.compile(r"```(\w+)\n(.*?)```", re.S)
+
+
+def blocks(path: Path, language: str) -> list[str]:
+    return [body for lang, body in FENCE.findall(path.read_text()) if lang == language]
+
+
+@pytest.mark.parametrize("path", DOCS, ids=lambda p: p.name)
+def test_every_json_example_is_one_valid_frame(path: Path) -> None:
+    contract = Contract.from_directory(SCHEMAS)
+    for body in blocks(path, "json"):
+        frame = json.loads(body)
+        server, client = contract.violations("server", frame), contract.violations("client", frame)
+        assert not (server and client), f"{path.name}: {frame}\n{server}\n{client}"
+
+
+def test_protocol_doc_shows_every_frame_type() -> None:
+    shown = {json.loads(b)["type"] for b in blocks(ROOT / "docs" / "protocol.md", "json")}
+    every = {ws.frame_tag(c) for c in (*ws.registry.server_frames(), *ws.registry.client_frames())}
+    assert every <= shown, f"no example of {sorted(every - shown)}"
+
+
+def test_protocol_doc_typescript_compiles(tmp_path: Path) -> None:
+    """The doc's browser client and snippets compile against the generated types."""
+    tsc = ROOT / "node_modules" / ".bin" / "tsc"
+    if not tsc.exists():
+        pytest.fail("node_modules is missing: run `npm ci` (the test script does)")
+    (tmp_path / "generated").mkdir()
+    shutil.copy(SCHEMAS / "flowwire.ts", tmp_path / "generated" / "flowwire.ts")
+    files = []
+    for index, body in enumerate(blocks(ROOT / "docs" / "protocol.md", "ts")):
+        name = (
+            "flowwire-client.ts" if "export class FlowwireClient" in body else f"snippet{index}.ts"
+        )
+        (tmp_path / name).write_text(body if "export " in body else body + "\nexport {};\n")
+        files.append(name)
+    assert "flowwire-client.ts" in files
+    result = subprocess.run(
+        [
+            str(tsc),
+            "--strict",
+            "--noEmit",
+            "--target",
+            "es2022",
+            "--module",
+            "esnext",
+            "--moduleResolution",
+            "bundler",
+            "--lib",
+            "es2022,dom",
+            *files,
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
