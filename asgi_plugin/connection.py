@@ -137,6 +137,7 @@ class Connection:
                     break
         except asyncio.CancelledError:
             if not self._abandoned:
+                await self._farewell()
                 raise
         except Exception:
             logger.exception("flowwire connection %s failed", self.connection_id)
@@ -144,6 +145,24 @@ class Connection:
             await self._drain_after_failure(receive)
         finally:
             await self._cleanup()
+
+    async def _farewell(self) -> None:
+        """The server cancelled us (its graceful shutdown ran out): say `goaway` and 1001."""
+        if self._closing and self._writer is not None and self._writer.done():
+            return
+        if self._writer is not None:
+            self._writer.cancel()
+        goaway = ws.Goaway(reason="server shutdown", reconnect_ms=self.app.options.reconnect_ms)
+        data = self.codec.encode(goaway)
+        message = {"type": "websocket.send", "text" if isinstance(data, str) else "bytes": data}
+        close = {
+            "type": "websocket.close",
+            "code": int(CloseCode.GOING_AWAY),
+            "reason": "server shutdown",
+        }
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            await asyncio.wait_for(self._send(message), 1)
+            await asyncio.wait_for(self._send(close), 1)
 
     async def _drain_after_failure(self, receive: Any) -> None:
         """After a 1011 close, read until the server reports the disconnect."""

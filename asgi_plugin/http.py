@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 from typing import TYPE_CHECKING, Any
@@ -157,7 +158,10 @@ async def _publish(app: FlowwireApp, scope: dict[str, Any], receive: Any, send: 
     codec: ws.Codec = app.msgpack if "msgpack" in _header(scope, b"content-type") else app.json
     try:
         events = codec.decode_events(body) if _is_array(body) else [codec.decode_event(body)]
-        published = [await app.publish_event(event) for event in events]
+        published = []
+        for event in events:
+            published.append(await app.publish_event(event))
+            await asyncio.sleep(0)  # let writers drain between events: a batch is not a burst
     except ProtocolError as error:
         await _error(send, 400, error.code, error.message, error.path)
         return

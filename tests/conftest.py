@@ -1,11 +1,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
+
+from wsproto_schema.contract import Contract
 
 pytest_plugins = ["pytester"]
 
@@ -28,3 +31,15 @@ def server_validator() -> Draft202012Validator:
 def client_validator() -> Draft202012Validator:
     """A plain validator of the committed `schemas/client-frame.schema.json`."""
     return Draft202012Validator(load_schema("client-frame.schema.json"))
+
+
+@pytest.fixture(autouse=True)
+def validate_every_received_frame(flowwire_contract: Contract) -> Iterator[None]:
+    """Used by default: every test client checks each frame it receives against
+    `schemas/server-frame.schema.json` (the ini option `flowwire_schema_dir`)."""
+    from tests.plugin import clients
+
+    clients.CONTRACT = flowwire_contract
+    clients.RECEIVED.clear()
+    yield
+    clients.CONTRACT = None
