@@ -7,7 +7,9 @@ import concurrent.futures
 import contextlib
 import logging
 import secrets
+from collections import defaultdict
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import wsproto_schema as ws
@@ -24,13 +26,22 @@ from .options import Options
 from .session import SubscribeRequest
 from .signals import SignalDrain
 from .stats import Stats
-from .topics import is_pattern
+from .topics import is_pattern, pattern_prefix
 
-__all__ = ["FlowwireApp"]
+__all__ = ["FlowwireApp", "SubscriptionPlan"]
 
 logger = logging.getLogger("flowwire")
 
 Scope = dict[str, Any]
+
+
+@dataclass
+class SubscriptionPlan:
+    positions: dict[str, ws.TopicPosition] = field(default_factory=dict)
+    replays: dict[str, list[Event]] = field(default_factory=dict)
+    snapshots: defaultdict[str, list[ws.ExecutionSnapshot]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
 
 
 class FlowwireApp:
@@ -252,28 +263,32 @@ class FlowwireApp:
         assert isinstance(subscriber, Connection)
         subscriber.overflow()
 
-    async def positions(
-        self, request: SubscribeRequest
-    ) -> tuple[dict[str, ws.TopicPosition], dict[str, list[Event]]]:
-        """Each topic's position for the subscribe reply, and the events to replay."""
-        positions: dict[str, ws.TopicPosition] = {}
-        replays: dict[str, list[Event]] = {}
+    async def plan_subscription(self, request: SubscribeRequest) -> SubscriptionPlan:
+        """What a new subscriber gets, per topic: the reply's position, then either the
+        replay after `since` (recovered) or snapshots of the executions (never both,
+        never a partial replay)."""
+        plan = SubscriptionPlan()
         for topic in request.topics:
             if is_pattern(topic):
-                positions[topic] = ws.TopicPosition(epoch="", seq=0, recovered=False)
+                plan.positions[topic] = ws.TopicPosition(epoch="", seq=0, recovered=False)
+                if request.snapshot:
+                    for match in await self.broker.topics(pattern_prefix(topic)):
+                        plan.snapshots[topic] += await self.broker.snapshots(match, live_only=True)
                 continue
             position = await self.broker.position(topic)
-            recovered = False
             since = request.since.get(topic)
+            events = None
             if since is not None:
                 events = await self.broker.replay(topic, since.seq, since.epoch)
-                if events is not None:
-                    recovered = True
-                    replays[topic] = events
-            positions[topic] = ws.TopicPosition(
-                epoch=position.epoch, seq=position.seq, recovered=recovered
+            if events is not None:
+                plan.replays[topic] = events
+            elif since is not None or request.snapshot:
+                # A client that lost its place gets every execution it may have shown.
+                plan.snapshots[topic] = await self.broker.snapshots(topic, live_only=since is None)
+            plan.positions[topic] = ws.TopicPosition(
+                epoch=position.epoch, seq=position.seq, recovered=events is not None
             )
-        return positions, replays
+        return plan
 
     # -- monitoring -------------------------------------------------------------------
 

@@ -17,7 +17,10 @@ from typing import Any
 
 import msgspec
 
+import wsproto_schema as ws
 from wsproto_schema import Event
+
+from .materializer import Materializer
 
 __all__ = ["Broker", "BrokerUnavailable", "StreamPosition", "default_topic"]
 
@@ -45,8 +48,9 @@ def _discard(event: Event) -> None:
 class Broker(ABC):
     """Base of every broker: stamping, local delivery and lifecycle."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, keep_finished: int = 20) -> None:
         self._deliver: Callable[[Event], None] = _discard
+        self.state = Materializer(keep_finished=keep_finished)
 
     def bind(self, deliver: Callable[[Event], None]) -> None:
         """Receive every event appended to any topic, in seq order per topic."""
@@ -83,6 +87,20 @@ class Broker(ABC):
     async def replay(self, topic: str, after: int, epoch: str) -> list[Event] | None:
         """Every event of the topic with seq > `after`, or None when history cannot
         give all of them (another epoch, trimmed history): never a partial replay."""
+
+    async def snapshots(self, topic: str, *, live_only: bool) -> list[ws.ExecutionSnapshot]:
+        """The state of the topic's executions (only running and paused ones with
+        `live_only`), each with the topic position it reflects as `last_seq`."""
+        position = await self.position(topic)
+        return self.state.snapshots(topic, live_only=live_only, topic_seq=position.seq)
+
+    async def topics(self, prefix: str) -> list[str]:
+        """Topics with known executions whose name starts with `prefix` (for patterns)."""
+        return [topic for topic in self.state.topics() if topic.startswith(prefix)]
+
+    async def execution_topic(self, execution_id: str) -> str | None:
+        """The topic an execution publishes on, if the broker has seen it."""
+        return self.state.topic_of(execution_id)
 
     def health(self) -> dict[str, Any]:
         """The broker's state for the health and stats endpoints."""

@@ -336,7 +336,7 @@ class Connection:
         holding = self._holding = {topic: [] for topic in request.topics}
         self.app.hub.subscribe(self, request.topics)
         try:
-            positions, replays = await self.app.positions(request)
+            plan = await self.app.plan_subscription(request)
         except BrokerUnavailable as exc:
             self._holding = None
             self.app.hub.unsubscribe(
@@ -346,16 +346,33 @@ class Connection:
             await self._run(self.session.fail(request, error))
             return
         self._holding = None
-        await self._run(self.session.subscribed(request, positions))
-        # Replays, then the live events that arrived meanwhile: each seq once, in order.
+        await self._run(self.session.subscribed(request, plan.positions))
+        # Snapshots or the replay, then the live events that arrived meanwhile:
+        # each seq once, in order, none already folded into a snapshot.
         for topic in request.topics:
-            last = positions[topic].seq
-            for event in replays.get(topic, ()):
+            last = plan.positions[topic].seq
+            covered: dict[str, int] = {}
+            for snapshot in plan.snapshots.get(topic, ()):
+                self._push(self.codec.encode(snapshot))
+                covered[snapshot.execution_id] = snapshot.last_seq
+            for event in plan.replays.get(topic, ()):
                 self._push(self.codec.encode(event))
                 last = max(last, event.seq)
-            for held_topic, seq, data in holding[topic]:
-                if held_topic != topic or seq > last:
-                    self._push(data)
+            for held in holding[topic]:
+                self._flush_held(held, topic, last, covered)
+
+    def _flush_held(
+        self, held: tuple[str, int, WireData], topic: str, last: int, covered: dict[str, int]
+    ) -> None:
+        held_topic, seq, data = held
+        if held_topic == topic and seq <= last:
+            return
+        if covered:
+            frame = self.codec.decode_server_frame(data)
+            execution_id = getattr(frame, "execution_id", None)
+            if execution_id in covered and seq <= covered[execution_id]:
+                return
+        self._push(data)
 
     def _push(self, data: WireData) -> None:
         if not self._closing and not self.outbox.push(data):

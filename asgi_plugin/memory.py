@@ -30,12 +30,16 @@ class MemoryBroker(Broker):
     """Per-topic gap-free `seq` and a bounded history, in this process's memory.
 
     `history_size` events per topic are kept, none older than `history_ttl`
-    seconds. Epochs are new in every process, so a client that resumes after a
-    restart gets `recovered: false` and a snapshot instead of a wrong replay.
+    seconds; the state of every running execution, and of the `keep_finished`
+    latest finished ones per topic, is kept for snapshots. Epochs are new in
+    every process, so a client that resumes after a restart gets
+    `recovered: false` and a snapshot instead of a wrong replay.
     """
 
-    def __init__(self, *, history_size: int = 1000, history_ttl: float = 3600.0) -> None:
-        super().__init__()
+    def __init__(
+        self, *, history_size: int = 1000, history_ttl: float = 3600.0, keep_finished: int = 20
+    ) -> None:
+        super().__init__(keep_finished=keep_finished)
         if history_size < 0 or history_ttl < 0:
             raise ValueError("history_size and history_ttl must not be negative")
         self.history_size = history_size
@@ -68,6 +72,7 @@ class MemoryBroker(Broker):
             stream.history.append((now, published))
             self._trim(stream, now)
         self.published += 1
+        self.state.apply(published)
         self._deliver(published)
         return published
 

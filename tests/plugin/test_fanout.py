@@ -54,6 +54,13 @@ async def test_subscribe_reply_has_positions_and_events_follow_it() -> None:
         "workflow:w": {"epoch": position.epoch, "seq": 5, "recovered": False},
         "x:*": {"epoch": "", "seq": 0, "recovered": False},
     }
+    snapshot = await client.recv()  # a late joiner sees the running execution first
+    assert (snapshot["type"], snapshot["execution_id"], snapshot["last_seq"]) == (
+        "execution.snapshot",
+        "e",
+        5,
+    )
+    assert snapshot["nodes"]["n4"]["status"] == "running"
     await app.publish(status(9))
     assert (await client.recv())["seq"] == 6
 
@@ -81,6 +88,8 @@ async def test_resume_with_since_replays_the_gap() -> None:
         }
     )
     assert answer["data"]["topics"]["workflow:w"]["recovered"] is False
+    snapshot = await stale.recv()  # instead of a replay it cannot give: the state
+    assert (snapshot["type"], snapshot["last_seq"]) == ("execution.snapshot", 5)
     assert await stale.nothing()
 
 
@@ -95,17 +104,26 @@ async def test_events_published_while_subscribing_are_not_lost_or_duplicated() -
 
     app = FlowwireApp(broker=SlowBroker())
     await app.publish(status(0))
-    client = AsgiClient(app)
-    await client.connect()
-    await client.send({"type": "subscribe", "ref": "s", "topics": ["workflow:w"]})
+    plain, snapshotted = AsgiClient(app), AsgiClient(app)
+    await plain.connect()
+    await snapshotted.connect()
+    await plain.send({"type": "subscribe", "ref": "s", "topics": ["workflow:w"], "snapshot": False})
+    await snapshotted.send({"type": "subscribe", "ref": "s", "topics": ["workflow:w"]})
     await asyncio.sleep(0.005)
     for i in range(1, 4):
         await app.publish(status(i))  # during the subscribe
-    reply = await client.recv()
+    reply = await plain.recv()
     assert reply["type"] == "reply"
     assert reply["data"]["topics"]["workflow:w"]["seq"] == 1
-    assert [f["seq"] for f in await collect(client, 3)] == [2, 3, 4]
-    assert await client.nothing()
+    assert [f["seq"] for f in await collect(plain, 3)] == [2, 3, 4]
+    assert await plain.nothing()
+    # With a snapshot taken after those events, none of them is sent again.
+    reply, snapshot = await collect(snapshotted, 2)
+    assert snapshot["type"] == "execution.snapshot"
+    assert snapshot["last_seq"] == 4 and set(snapshot["nodes"]) == {"n0", "n1", "n2", "n3"}
+    assert await snapshotted.nothing()
+    await app.publish(status(4))
+    assert (await snapshotted.recv())["seq"] == 5
 
 
 async def test_pattern_listed_first_does_not_reorder_a_replay() -> None:
@@ -127,6 +145,7 @@ async def test_pattern_listed_first_does_not_reorder_a_replay() -> None:
             "ref": "s",
             "topics": ["workflow:*", "workflow:w"],
             "since": {"workflow:w": {"seq": 1, "epoch": epoch}},
+            "snapshot": False,
         }
     )
     await asyncio.sleep(0.005)
