@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from .app import FlowwireApp
 from .broker import Broker, BrokerUnavailable, StreamPosition, default_topic
+from .handlers import CommandContext, CommandHandler
 from .handshake import Handshake
 from .hooks import AuthenticateHook, AuthorizeHook, Principal, TokenHook
+from .materializer import ExecutionState, Materializer
 from .memory import MemoryBroker
 from .middleware import FlowwireMiddleware
 from .options import Options
+from .reporter import Reporter, SyncReporter
 from .session import Session, SessionLimits
 
 __all__ = [
@@ -21,15 +24,21 @@ __all__ = [
     "AuthorizeHook",
     "Broker",
     "BrokerUnavailable",
+    "CommandContext",
+    "CommandHandler",
+    "ExecutionState",
     "FlowwireApp",
     "FlowwireMiddleware",
     "Handshake",
+    "Materializer",
     "MemoryBroker",
     "Options",
     "Principal",
+    "Reporter",
     "Session",
     "SessionLimits",
     "StreamPosition",
+    "SyncReporter",
     "TokenHook",
     "default_topic",
 ]

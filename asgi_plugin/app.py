@@ -23,6 +23,7 @@ from .http import handle_http
 from .hub import Hub, Subscriber
 from .memory import MemoryBroker
 from .options import Options
+from .reporter import Reporter
 from .session import SubscribeRequest
 from .signals import SignalDrain
 from .stats import Stats
@@ -167,6 +168,12 @@ class FlowwireApp:
         published = await self.broker.publish(event)
         self.stats.published += 1
         return published
+
+    def reporter(
+        self, workflow_id: str, execution_id: str, *, topic: str | None = None
+    ) -> Reporter:
+        """The engine-side API for one execution: `await reporter.node_running("a")`, …"""
+        return Reporter(self, workflow_id, execution_id, topic=topic)
 
     def publish_threadsafe(self, event: Event) -> concurrent.futures.Future[int]:
         """Publish from a thread that is not the app's event loop (a sync engine).

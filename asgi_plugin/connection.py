@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -18,7 +19,8 @@ import msgspec
 import wsproto_schema as ws
 from wsproto_schema import CloseCode, ErrorCode, ProtocolError, WireData
 
-from .broker import BrokerUnavailable
+from .broker import BrokerUnavailable, default_topic
+from .handlers import CommandContext, CommandHandler
 from .handshake import Handshake
 from .hooks import Principal, resolve
 from .outbox import CloseItem, Outbox
@@ -379,10 +381,83 @@ class Connection:
             self.overflow()
 
     async def _command(self, request: CommandRequest) -> None:
-        tag = ws.frame_tag(type(request.command))
-        message = f"this server runs no workflows: no handler takes `{tag}`"
-        error = ProtocolError(ErrorCode.NOT_FOUND, message)
-        await self._run(self.session.fail(request, error))
+        handler = self.app.options.handler
+        command = request.command
+        if handler is None:
+            tag = ws.frame_tag(type(command))
+            message = f"this server runs no workflows: no handler takes `{tag}`"
+            await self._run(self.session.fail(request, ProtocolError(ErrorCode.NOT_FOUND, message)))
+            return
+        context = CommandContext(self.app, self.principal, self.connection_id)
+        if isinstance(command, ws.Execute):
+            await self._execute(request, command, handler, context)
+            return
+        topic = await self.app.broker.execution_topic(command.execution_id)
+        if topic is None:
+            error = ProtocolError(
+                ErrorCode.NOT_FOUND,
+                f"$.execution_id: no execution {command.execution_id!r}",
+                path="$.execution_id",
+            )
+            await self._run(self.session.fail(request, error))
+            return
+        action = "control" if isinstance(command, ws.Control) else "input"
+        if not await self._authorized(action, topic):
+            error = ProtocolError(ErrorCode.FORBIDDEN, f"not allowed to {action} on {topic!r}")
+            await self._run(self.session.fail(request, error))
+            return
+        if isinstance(command, ws.Control):
+            await self._answer(request, handler.on_control(command, context))
+        else:
+            await self._answer(request, handler.on_input(command, context))
+
+    async def _answer(self, request: CommandRequest, outcome: Awaitable[ws.Part]) -> bool:
+        """Await a handler and reply with its result or its error; True on success."""
+        try:
+            result = await outcome
+        except ProtocolError as error:
+            await self._run(self.session.fail(request, error))
+            return False
+        except Exception:
+            logger.exception("flowwire: the command handler failed on %r", request.command)
+            failure = ProtocolError(ErrorCode.INTERNAL, "the command failed on the server")
+            await self._run(self.session.fail(request, failure))
+            return False
+        await self._run(self.session.succeed(request.ref, result))
+        return True
+
+    async def _execute(
+        self,
+        request: CommandRequest,
+        command: ws.Execute,
+        handler: CommandHandler,
+        context: CommandContext,
+    ) -> None:
+        topic = default_topic(command.workflow.id)
+        if not await self._authorized("execute", topic):
+            error = ProtocolError(ErrorCode.FORBIDDEN, f"not allowed to execute on {topic!r}")
+            await self._run(self.session.fail(request, error))
+            return
+        was_subscribed = topic in self.session.subscriptions
+        if command.subscribe and not self.session.add_subscription(topic):
+            limit = self.app.options.max_subscriptions
+            message = f"cannot subscribe to {topic!r}: at most {limit} subscriptions"
+            await self._run(self.session.fail(request, ProtocolError(ErrorCode.FORBIDDEN, message)))
+            return
+        # The reply must come before the execution's first event: hold the topic's
+        # events while the handler starts the run.
+        holding = self._holding = {topic: []}
+        if command.subscribe:
+            self.app.hub.subscribe(self, [topic])
+        try:
+            started = await self._answer(request, handler.on_execute(command, context))
+        finally:
+            self._holding = None
+        if not started and command.subscribe and not was_subscribed:
+            self.session.subscriptions.discard(topic)
+            self.app.hub.unsubscribe(self, [topic])
+        for _, _, data in holding[topic]:
+            self._push(data)
 
 
 def _public(principal: Principal) -> Any:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, fields
 import wsproto_schema
 
 from .broker import Broker
+from .handlers import CommandHandler
 from .hooks import AuthenticateHook, AuthorizeHook, TokenHook
 from .session import SessionLimits
 
@@ -48,6 +49,8 @@ class Options:
     """Bearer key of `POST …/publish`; publishing over HTTP is off without one."""
     broker: Broker | None = None
     """Where seq numbers and history live; a MemoryBroker by default."""
+    handler: CommandHandler | None = None
+    """Your engine: takes `execute`, `control` and `input` commands (see `CommandHandler`)."""
     close_timeout_ms: int = 5_000
     """How long closing may wait for a connection's writer before giving up on it."""
     reconnect_ms: int = 1_000

@@ -294,6 +294,15 @@ class Session:
             return self.close(error.close_code, error.message[:120])
         return self._error(error, request.ref)
 
+    def add_subscription(self, topic: str) -> bool:
+        """Subscribe on the server's initiative (`execute` with `subscribe`), within the limit."""
+        if topic in self.subscriptions:
+            return True
+        if len(self.subscriptions) + self._reserved >= self.limits.max_subscriptions:
+            return False
+        self.subscriptions.add(topic)
+        return True
+
     def _settle(self, request: SubscribeRequest) -> None:
         self._reserved -= request.reserved
 
