@@ -1,8 +1,9 @@
 """flowwire's ASGI side: an app that mounts into any ASGI server or framework.
 
-flowwire = FlowwireApp()
-app.mount("/ws", flowwire)
-await flowwire.publish(event)
+See docs/mounting.md for the recipe of each framework; the core of all of them:
+
+>>> flowwire = FlowwireApp(api_key="…")      # doctest: +SKIP
+>>> await flowwire.publish(event)            # doctest: +SKIP
 """
 
 from __future__ import annotations

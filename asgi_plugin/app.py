@@ -8,7 +8,7 @@ import contextlib
 import logging
 import secrets
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,7 +33,7 @@ __all__ = ["FlowwireApp", "SubscriptionPlan"]
 
 logger = logging.getLogger("flowwire")
 
-Scope = dict[str, Any]
+Scope = Mapping[str, Any]  # Mapping: frameworks type their scopes as TypedDicts
 
 
 @dataclass
@@ -49,11 +49,13 @@ class FlowwireApp:
     """The flowwire ASGI application.
 
         flowwire = FlowwireApp(api_key="…", allowed_origins=["https://app.example.com"])
-        app.mount("/ws", flowwire)                     # Starlette, FastAPI, Litestar …
         seq = await flowwire.publish(NodeStatus(...))  # from any task of the app
 
     Under its mount it serves the WebSocket and `GET stats`, `GET health`,
     `POST publish`, `GET schema`, `GET asyncapi`. Options: see `Options`.
+    Recipes for Starlette, FastAPI, Litestar, Django and plain ASGI are in
+    docs/mounting.md (a Starlette `Mount("/ws")` matches `/ws/…` only: add a
+    `WebSocketRoute("/ws", flowwire)` too, and pass `lifespan=flowwire.lifespan`).
     """
 
     def __init__(self, **options: Any) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from typing import Any
@@ -24,10 +24,10 @@ class Handshake:
     cookies: dict[str, str]
     subprotocols: list[str]
     client: tuple[str, int] | None
-    scope: dict[str, Any] = field(repr=False)
+    scope: Mapping[str, Any] = field(repr=False)
 
     @classmethod
-    def from_scope(cls, scope: dict[str, Any]) -> Handshake:
+    def from_scope(cls, scope: Mapping[str, Any]) -> Handshake:
         headers: dict[str, str] = {}
         for raw_name, raw_value in scope.get("headers", []):
             name = raw_name.decode("latin-1").lower()

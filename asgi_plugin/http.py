@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -24,12 +25,13 @@ Headers = list[tuple[bytes, bytes]]
 _documents: dict[tuple[str, int], bytes] = {}
 
 
-def route_path(scope: dict[str, Any]) -> str:
+def route_path(scope: Mapping[str, Any]) -> str:
     """The path below the mount point, without slashes: `stats`, `publish`, ``."""
     path: str = scope.get("path", "")
-    root: str = scope.get("root_path", "")
-    # Starlette ≥ 0.33 keeps the full path and sets root_path; older routers strip it.
-    if root and path.startswith(root):
+    root: str = scope.get("root_path", "").rstrip("/")
+    # Starlette ≥ 0.33 keeps the full path and sets root_path; other routers (Litestar)
+    # hand over the path below the mount. Strip only a whole leading segment.
+    if root and (path == root or path.startswith(root + "/")):
         path = path[len(root) :]
     return path.strip("/")
 
@@ -70,7 +72,7 @@ async def _read_body(receive: Any, limit: int) -> bytes | None:
             return b"".join(chunks)
 
 
-def _header(scope: dict[str, Any], name: bytes) -> str:
+def _header(scope: Mapping[str, Any], name: bytes) -> str:
     for key, value in scope.get("headers", []):
         if key.lower() == name:
             return str(value.decode("latin-1"))
@@ -89,7 +91,7 @@ def _document(name: str) -> bytes:
     return _documents[key]
 
 
-async def handle_http(app: FlowwireApp, scope: dict[str, Any], receive: Any, send: Any) -> None:
+async def handle_http(app: FlowwireApp, scope: Mapping[str, Any], receive: Any, send: Any) -> None:
     route = route_path(scope)
     method = scope.get("method", "GET")
     routes = {
@@ -133,7 +135,7 @@ async def handle_http(app: FlowwireApp, scope: dict[str, Any], receive: Any, sen
         await _publish(app, scope, receive, send)
 
 
-async def _publish(app: FlowwireApp, scope: dict[str, Any], receive: Any, send: Any) -> None:
+async def _publish(app: FlowwireApp, scope: Mapping[str, Any], receive: Any, send: Any) -> None:
     key = app.options.api_key
     if key is None:
         await _error(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+from collections.abc import Mapping
 from typing import Any
 
 from wsproto_schema import Event
@@ -32,7 +33,7 @@ class FlowwireMiddleware:
     def publish_threadsafe(self, event: Event) -> concurrent.futures.Future[int]:
         return self.flowwire.publish_threadsafe(event)
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Mapping[str, Any], receive: Any, send: Any) -> None:
         kind = scope["type"]
         if kind == "lifespan":
             await self._lifespan(scope, receive, send)
@@ -40,7 +41,7 @@ class FlowwireMiddleware:
         path = scope.get("path", "")
         root = scope.get("root_path", "")
         local = path[len(root) :] if root and path.startswith(root) else path
-        mine = (kind == "websocket" and local.rstrip("/") == self.path) or (
+        mine = local.rstrip("/") == self.path or (
             kind == "http" and local.startswith(self.path + "/")
         )
         if mine:
@@ -48,7 +49,7 @@ class FlowwireMiddleware:
         else:
             await self.app(scope, receive, send)
 
-    async def _lifespan(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def _lifespan(self, scope: Mapping[str, Any], receive: Any, send: Any) -> None:
         seen: list[str] = []
 
         async def receive_and_track() -> Any:

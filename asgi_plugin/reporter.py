@@ -249,9 +249,16 @@ class Reporter:
         )
 
     async def node_succeeded(
-        self, node_id: str, *, output: JsonValue = None, duration_ms: int | None = None
+        self,
+        node_id: str,
+        *,
+        output: JsonValue = None,
+        attempt: int | None = None,
+        duration_ms: int | None = None,
     ) -> int:
-        return await self._node_status(node_id, "succeeded", output=output, duration_ms=duration_ms)
+        return await self._node_status(
+            node_id, "succeeded", output=output, attempt=attempt, duration_ms=duration_ms
+        )
 
     async def node_failed(
         self,
@@ -405,10 +412,17 @@ class SyncReporter:
         return self._wait(self._reporter.node_progress(node_id, progress))
 
     def node_succeeded(
-        self, node_id: str, *, output: JsonValue = None, duration_ms: int | None = None
+        self,
+        node_id: str,
+        *,
+        output: JsonValue = None,
+        attempt: int | None = None,
+        duration_ms: int | None = None,
     ) -> int:
         return self._wait(
-            self._reporter.node_succeeded(node_id, output=output, duration_ms=duration_ms)
+            self._reporter.node_succeeded(
+                node_id, output=output, attempt=attempt, duration_ms=duration_ms
+            )
         )
 
     def node_failed(

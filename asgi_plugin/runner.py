@@ -264,7 +264,9 @@ class Run:
                     node_id, exc, attempt=attempt if attempts > 1 else None
                 )
                 raise
-            await self.report.node_succeeded(node_id, output=output)
+            await self.report.node_succeeded(
+                node_id, output=output, attempt=attempt if attempts > 1 else None
+            )
             return output
         raise AssertionError("unreachable")  # pragma: no cover
 

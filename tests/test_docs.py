@@ -73,3 +73,13 @@ def test_protocol_doc_typescript_compiles(tmp_path: Path) -> None:
         timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_mounting_doc_shows_each_example_file_verbatim() -> None:
+    python_blocks = blocks(ROOT / "docs" / "mounting.md", "python")
+    examples = sorted(p for p in (ROOT / "examples").glob("*.py") if p.name != "__init__.py")
+    assert len(examples) >= 5
+    for example in examples:
+        assert example.read_text() in python_blocks, (
+            f"docs/mounting.md is out of date for {example.name}"
+        )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections import deque
 from typing import Any
 
 import msgspec
@@ -76,6 +77,7 @@ class AsgiClient:
         self.comm = ApplicationCommunicator(app, self.scope)
         self.subprotocol: str | None = None
         self.welcome: dict[str, Any] = {}
+        self.skipped: deque[dict[str, Any]] = deque()
 
     async def connect(self, timeout: float = 2) -> dict[str, Any]:
         await self.comm.send_input({"type": "websocket.connect"})
@@ -102,6 +104,8 @@ class AsgiClient:
         await self.comm.send_input({"type": "websocket.receive", key: frame})
 
     async def recv(self, timeout: float = 2) -> dict[str, Any]:
+        if self.skipped:
+            return self.skipped.popleft()
         message = await self.comm.receive_output(timeout)
         if message["type"] == "websocket.close":
             raise Closed(message.get("code", 1000), message.get("reason", ""))
@@ -110,12 +114,17 @@ class AsgiClient:
         return check(data if data is not None else message["bytes"])
 
     async def request(self, frame: dict[str, Any], timeout: float = 2) -> dict[str, Any]:
-        """Send a command and return the frame that answers it (matched by `ref`)."""
+        """Send a command and return the frame that answers it (matched by `ref`); frames
+        that arrive before it are kept for the next `recv`."""
         await self.send(frame)
+        before = list(self.skipped)
+        self.skipped.clear()
         while True:
             answer = await self.recv(timeout)
             if answer.get("ref") == frame.get("ref") and answer["type"] in ("reply", "error"):
+                self.skipped.extendleft(reversed(before))
                 return answer
+            before.append(answer)
 
     async def expect_close(self, timeout: float = 2) -> Closed:
         frames = []
@@ -127,7 +136,7 @@ class AsgiClient:
             return closed
 
     async def nothing(self, timeout: float = 0.05) -> bool:
-        return bool(await self.comm.receive_nothing(timeout))
+        return not self.skipped and bool(await self.comm.receive_nothing(timeout))
 
     async def disconnect(self, code: int = 1000) -> None:
         await self.comm.send_input({"type": "websocket.disconnect", "code": code})

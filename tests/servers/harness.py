@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -153,6 +154,7 @@ class WsClient:
 
     def __init__(self, connection: ClientConnection) -> None:
         self.ws = connection
+        self.skipped: deque[dict[str, Any]] = deque()
 
     @classmethod
     async def connect(cls, url: str, **kwargs: Any) -> WsClient:
@@ -162,6 +164,8 @@ class WsClient:
         return client
 
     async def recv(self, timeout: float = 10) -> dict[str, Any]:
+        if self.skipped:
+            return self.skipped.popleft()
         return check(await asyncio.wait_for(self.ws.recv(), timeout))
 
     async def send(self, frame: dict[str, Any] | str) -> None:
@@ -174,11 +178,16 @@ class WsClient:
         await self.ws.send(frame)
 
     async def request(self, frame: dict[str, Any], timeout: float = 10) -> dict[str, Any]:
+        """Send a command, return its reply or error; earlier frames stay for `recv`."""
         await self.send(frame)
+        before = list(self.skipped)
+        self.skipped.clear()
         while True:
             answer = await self.recv(timeout)
             if answer["type"] in ("reply", "error") and answer.get("ref") == frame.get("ref"):
+                self.skipped.extendleft(reversed(before))
                 return answer
+            before.append(answer)
 
     async def subscribe(self, *topics: str) -> dict[str, Any]:
         reply = await self.request({"type": "subscribe", "ref": "sub", "topics": list(topics)})
