@@ -12,6 +12,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from flowwire_codegen.cli import add_arguments as add_codegen_arguments
     from flowwire_codegen.cli import run as run_codegen
 
+    from .demo import add_arguments as add_demo_arguments
+    from .demo import run as run_demo
+
     parser = argparse.ArgumentParser(prog="flowwire", description="flowwire command line")
     commands = parser.add_subparsers(dest="command", required=True)
     codegen = commands.add_parser(
@@ -19,6 +22,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     add_codegen_arguments(codegen)
     codegen.set_defaults(run=run_codegen)
+    demo = commands.add_parser(
+        "demo", help="run the demo server: sample workflows streamed to a page at /"
+    )
+    add_demo_arguments(demo)
+    demo.set_defaults(run=run_demo)
     args = parser.parse_args(argv)
     result: int = args.run(args)
     return result

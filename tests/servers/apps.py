@@ -7,6 +7,7 @@ import os
 from typing import Any
 
 from asgi_plugin import FlowwireMiddleware
+from asgi_plugin.demo import create_app
 
 
 async def hello(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -31,3 +32,5 @@ options: dict[str, Any] = {
     **json.loads(os.environ.get("FLOWWIRE_OPTIONS", "{}")),
 }
 app = FlowwireMiddleware(hello, path="/ws", **options)
+
+demo = create_app(api_key="test-key")

@@ -1,0 +1,71 @@
+"""`flowwire demo`: uvicorn, a FlowwireApp with the reference runner, sample workflows, a page.
+
+flowwire demo --port 8000        # then open http://127.0.0.1:8000/
+"""
+
+from __future__ import annotations
+
+import argparse
+from importlib import resources
+from typing import Any
+
+import msgspec
+
+from .broker import Broker
+from .middleware import FlowwireMiddleware
+from .samples import SAMPLES, demo_runner
+
+__all__ = ["DemoSite", "add_arguments", "create_app", "run"]
+
+
+class DemoSite:
+    """The demo's own pages: `/` (the live view) and `/api/workflows` (the samples)."""
+
+    def __init__(self) -> None:
+        self.page = resources.files("asgi_plugin").joinpath("static/demo.html").read_bytes()
+        self.workflows = msgspec.json.encode(
+            [msgspec.to_builtins(spec) for spec in SAMPLES.values()]
+        )
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while (await receive())["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        if scope["type"] != "http":
+            await send({"type": "websocket.close", "code": 1000})
+            return
+        routes = {
+            "/": (b"text/html; charset=utf-8", self.page),
+            "/api/workflows": (b"application/json", self.workflows),
+        }
+        content_type, body = routes.get(scope["path"], (b"text/plain", b"not found"))
+        status = 200 if scope["path"] in routes else 404
+        headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+def create_app(*, broker: Broker | None = None, api_key: str | None = None) -> FlowwireMiddleware:
+    """The demo application: the site, with flowwire and the sample runner at /ws."""
+    return FlowwireMiddleware(
+        DemoSite(), path="/ws", handler=demo_runner(), broker=broker, api_key=api_key
+    )
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="port to bind (8000)")
+    parser.add_argument("--api-key", default=None, help="enable POST /ws/publish with this key")
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        import uvicorn
+    except ImportError:  # pragma: no cover - the `server` extra
+        raise SystemExit("the demo needs uvicorn: pip install 'flowwire[server]'") from None
+    app = create_app(api_key=args.api_key)
+    print(f"flowwire demo: open http://{args.host}:{args.port}/  (WebSocket at /ws)", flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    return 0
