@@ -18,6 +18,7 @@ from .memory import MemoryBroker
 from .middleware import FlowwireMiddleware
 from .options import Options
 from .reporter import Reporter, SyncReporter
+from .runner import DagRunner, NodeContext
 from .session import Session, SessionLimits
 
 __all__ = [
@@ -27,12 +28,14 @@ __all__ = [
     "BrokerUnavailable",
     "CommandContext",
     "CommandHandler",
+    "DagRunner",
     "ExecutionState",
     "FlowwireApp",
     "FlowwireMiddleware",
     "Handshake",
     "Materializer",
     "MemoryBroker",
+    "NodeContext",
     "Options",
     "Principal",
     "Reporter",

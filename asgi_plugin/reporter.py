@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Iterable, Sequence
+from collections.abc import Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar, Union
 
@@ -327,21 +327,22 @@ class SyncReporter:
     def __init__(self, reporter: Reporter) -> None:
         self._reporter = reporter
 
-    def _wait(self, call: Awaitable[T]) -> T:
+    def _wait(self, call: Coroutine[Any, Any, T]) -> T:
         loop = self._reporter.app._loop
-        if loop is None:
-            raise RuntimeError(
-                "flowwire is not running yet: start it before reporting from threads"
-            )
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:
             running = None
-        if running is loop:
+        if loop is None or running is loop:
+            call.close()  # never scheduled: do not leave it unawaited
+            if loop is None:
+                raise RuntimeError(
+                    "flowwire is not running yet: start it before reporting from threads"
+                )
             raise RuntimeError(
                 "use `await reporter.<method>()` on the event loop; `.sync` is for threads"
             )
-        return asyncio.run_coroutine_threadsafe(call, loop).result()  # type: ignore[arg-type]
+        return asyncio.run_coroutine_threadsafe(call, loop).result()
 
     def started(
         self,

@@ -109,7 +109,39 @@ CODEGEN = {
     "typescript_module",
     "write",
 }
-EXPECTED = {"wsproto_schema": WSPROTO_SCHEMA, "flowwire_codegen": CODEGEN}
+ASGI_PLUGIN = {
+    "FlowwireApp",
+    "FlowwireMiddleware",
+    "Options",
+    # brokers and execution state
+    "Broker",
+    "BrokerUnavailable",
+    "MemoryBroker",
+    "StreamPosition",
+    "default_topic",
+    "Materializer",
+    "ExecutionState",
+    # hooks and the sans-I/O core
+    "AuthenticateHook",
+    "AuthorizeHook",
+    "TokenHook",
+    "Principal",
+    "Handshake",
+    "Session",
+    "SessionLimits",
+    # the engine side
+    "Reporter",
+    "SyncReporter",
+    "CommandHandler",
+    "CommandContext",
+    "DagRunner",
+    "NodeContext",
+}
+EXPECTED = {
+    "wsproto_schema": WSPROTO_SCHEMA,
+    "flowwire_codegen": CODEGEN,
+    "asgi_plugin": ASGI_PLUGIN,
+}
 
 
 def modules(package: str) -> list[ModuleType]:

@@ -1,0 +1,78 @@
+"""A synchronous engine in threads, plugged into flowwire's commands.
+
+    uvicorn examples.engine_threaded:app
+
+The engine knows nothing of asyncio (seed 004's engine is like this): it runs in
+a worker thread and reports through `reporter.sync`, whose calls block until
+the event is published. The handler maps `execute` and `control` to it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import threading
+import time
+
+from starlette.applications import Starlette
+from starlette.routing import Mount, WebSocketRoute
+
+import wsproto_schema as ws
+from asgi_plugin import CommandContext, FlowwireApp, SyncReporter
+from wsproto_schema import ErrorCode, ProtocolError
+
+
+def legacy_engine(spec: ws.WorkflowSpec, report: SyncReporter, stop: threading.Event) -> None:
+    """Runs the nodes one after the other, in declaration order, blocking."""
+    report.started([node.id for node in spec.nodes], [(e.source, e.target) for e in spec.edges])
+    for node in spec.nodes:
+        if stop.is_set():
+            report.node_skipped(node.id)
+            continue
+        report.node_running(node.id)
+        time.sleep(float((node.params or {}).get("seconds", 0.05)))  # blocking work
+        report.node_succeeded(node.id)
+        report.progress()
+    if stop.is_set():
+        report.stopped(reason="stopped by a client")
+    else:
+        report.completed()
+
+
+class ThreadedEngine:
+    """A `CommandHandler`: `execute` starts a thread, `control` stops it."""
+
+    def __init__(self) -> None:
+        self.runs: dict[str, tuple[threading.Event, asyncio.Future[None]]] = {}
+
+    async def on_execute(self, command: ws.Execute, context: CommandContext) -> ws.ExecuteResult:
+        execution_id = secrets.token_hex(4)
+        report = context.app.reporter(command.workflow.id, execution_id)
+        stop = threading.Event()
+        done = asyncio.ensure_future(
+            asyncio.to_thread(legacy_engine, command.workflow, report.sync, stop)
+        )
+        self.runs[execution_id] = (stop, done)
+        return ws.ExecuteResult(execution_id=execution_id, topic=report.topic)
+
+    async def on_control(self, command: ws.Control, context: CommandContext) -> ws.ControlResult:
+        if command.execution_id not in self.runs:
+            raise ProtocolError(ErrorCode.NOT_FOUND, f"no execution {command.execution_id!r}")
+        stop, done = self.runs[command.execution_id]
+        if command.action != "stop":
+            raise ProtocolError(ErrorCode.CONFLICT, "this engine can only stop, not pause")
+        if done.done():
+            raise ProtocolError(ErrorCode.CONFLICT, "the execution has finished")
+        stop.set()
+        await done
+        return ws.ControlResult(status="stopped")
+
+    async def on_input(self, command: ws.Input, context: CommandContext) -> ws.InputResult:
+        raise ProtocolError(ErrorCode.CONFLICT, "this engine never asks for input")
+
+
+flowwire = FlowwireApp(handler=ThreadedEngine())
+app = Starlette(
+    routes=[WebSocketRoute("/ws", flowwire), Mount("/ws", app=flowwire)],
+    lifespan=flowwire.lifespan,
+)
