@@ -8,15 +8,18 @@ import contextlib
 import logging
 import secrets
 from collections import defaultdict
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
 
 import wsproto_schema as ws
 from wsproto_schema import SUBPROTOCOL_MSGPACK, CloseCode, Event
 
 from .broker import Broker
 from .connection import Connection
+from .handlers import CommandContext
 from .handshake import Handshake, origin_allowed, pick_subprotocol
 from .hooks import resolve
 from .http import handle_http
@@ -65,7 +68,7 @@ class FlowwireApp:
         self.options = Options(**options)
         self.broker: Broker = self.options.broker or MemoryBroker()
         self.hub = Hub(on_overflow=self._overflowed)
-        self.broker.bind(self.hub.deliver)
+        self.broker.bind(self.hub.deliver, self._topic_reset)
         self.json = ws.JsonCodec()
         self.msgpack = ws.MsgpackCodec()
         self.connections: set[Connection] = set()
@@ -75,6 +78,8 @@ class FlowwireApp:
         self._stopping = False
         self._stopped = False
         self._signals = SignalDrain(self.drain)
+        self._watched: set[str] = set()
+        self._background: set[asyncio.Task[None]] = set()
 
     # -- ASGI -----------------------------------------------------------------------
 
@@ -119,6 +124,7 @@ class FlowwireApp:
         if self._started is None:
             self._loop = asyncio.get_running_loop()
             self._started = self._loop.create_future()
+            self.broker.serve_commands(self._run_forwarded)
             try:
                 await self.broker.start()
             except BaseException as exc:
@@ -264,9 +270,48 @@ class FlowwireApp:
 
     def forget(self, connection: Connection, *, keep_registered: bool = False) -> None:
         """Take a connection out of the hub (and, once it is gone, out of the app)."""
+        topics = self.hub.topics_of(connection)
         self.hub.remove(connection)
+        self.release(topics)
         if not keep_registered:
             self.connections.discard(connection)
+
+    async def watch(self, topics: Iterable[str]) -> None:
+        """Have the broker deliver these topics here (before reading their position)."""
+        for topic in topics:
+            if topic not in self._watched:
+                await self.broker.watch(topic)
+                self._watched.add(topic)
+
+    def release(self, topics: Iterable[str]) -> None:
+        """Stop the broker delivering topics nobody here subscribes to any more."""
+        for topic in topics:
+            if topic in self._watched and not self.hub.watched(topic):
+                self._watched.discard(topic)
+                task = asyncio.get_running_loop().create_task(self.broker.unwatch(topic))
+                self._background.add(task)
+                task.add_done_callback(self._background.discard)
+
+    def _topic_reset(self, topic: str) -> None:
+        """A topic's stream was lost (new epoch): its subscribers must resynchronize."""
+        for subscriber in list(self.hub.subscribers(topic)):
+            assert isinstance(subscriber, Connection)
+            subscriber.reset(topic)
+
+    async def _run_forwarded(
+        self, command: ws.Control | ws.Input, principal: Any
+    ) -> dict[str, Any]:
+        """A command another process forwarded here: run it on this process's handler."""
+        handler = self.options.handler
+        if handler is None:
+            raise ws.ProtocolError(ws.ErrorCode.NOT_FOUND, "this process runs no workflows")
+        context = CommandContext(self, principal, "forwarded")
+        if isinstance(command, ws.Control):
+            result: ws.Part = await handler.on_control(command, context)
+        else:
+            result = await handler.on_input(command, context)
+        data: dict[str, Any] = msgspec.to_builtins(result)
+        return data
 
     def _overflowed(self, subscriber: Subscriber) -> None:
         assert isinstance(subscriber, Connection)

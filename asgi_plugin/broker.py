@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +22,7 @@ from wsproto_schema import Event
 
 from .materializer import Materializer
 
-__all__ = ["Broker", "BrokerUnavailable", "StreamPosition", "default_topic"]
+__all__ = ["Broker", "BrokerUnavailable", "CommandExecutor", "StreamPosition", "default_topic"]
 
 
 def default_topic(workflow_id: str) -> str:
@@ -41,8 +41,21 @@ class BrokerUnavailable(RuntimeError):
     """The broker cannot accept events now; nothing was published."""
 
 
+CommandExecutor = Callable[[ws.Control | ws.Input, Any], Awaitable[dict[str, Any]]]
+"""Runs a command forwarded from another process on this process's handler; returns the
+reply data or raises `ProtocolError`."""
+
+
 def _discard(event: Event) -> None:
     return None
+
+
+def _ignore(topic: str) -> None:
+    return None
+
+
+async def _no_commands(command: ws.Control | ws.Input, principal: Any) -> dict[str, Any]:
+    raise ws.ProtocolError(ws.ErrorCode.NOT_FOUND, "this process runs no workflows")
 
 
 class Broker(ABC):
@@ -50,16 +63,43 @@ class Broker(ABC):
 
     def __init__(self, *, keep_finished: int = 20) -> None:
         self._deliver: Callable[[Event], None] = _discard
+        self._reset: Callable[[str], None] = _ignore
+        self._commands: CommandExecutor = _no_commands
         self.state = Materializer(keep_finished=keep_finished)
 
-    def bind(self, deliver: Callable[[Event], None]) -> None:
-        """Receive every event appended to any topic, in seq order per topic."""
+    def bind(
+        self, deliver: Callable[[Event], None], reset: Callable[[str], None] = _ignore
+    ) -> None:
+        """Receive the events of watched topics, in seq order per topic; `reset(topic)` is
+        called when a topic's stream was lost and its seq started again (a new epoch)."""
         self._deliver = deliver
+        self._reset = reset
 
-    async def start(self) -> None:  # noqa: B027 - optional: nothing to connect
+    def serve_commands(self, executor: CommandExecutor) -> None:
+        """Run commands that other processes forward here (see `forward`)."""
+        self._commands = executor
+
+    async def watch(self, topic: str) -> None:
+        """Deliver this topic's (or `prefix*` pattern's) events to this process from now on.
+        A single-process broker delivers everything and ignores it."""
+
+    async def unwatch(self, topic: str) -> None:
+        """This process has no subscriber of `topic` any more."""
+
+    async def claim(self, execution_id: str) -> None:
+        """This process runs the execution: its `control` and `input` commands come here."""
+
+    async def forward(
+        self, command: ws.Control | ws.Input, principal: Any
+    ) -> dict[str, Any] | None:
+        """Run the command on the process that runs its execution and return the reply
+        data; None when that process is this one (or nobody claimed the execution)."""
+        return None
+
+    async def start(self) -> None:
         """Connect and begin delivering; called once at application startup."""
 
-    async def stop(self) -> None:  # noqa: B027
+    async def stop(self) -> None:
         """Stop delivering and release connections; called once at shutdown."""
 
     def stamp(self, event: Event) -> Event:

@@ -301,6 +301,7 @@ class Connection:
                 await self._subscribe(action)
             elif isinstance(action, UnsubscribeRequest):
                 self.app.hub.unsubscribe(self, action.topics)
+                self.app.release(action.topics)
             elif isinstance(action, AuthenticateRequest):
                 await self._authenticate(action)
             elif isinstance(action, CommandRequest):
@@ -338,12 +339,13 @@ class Connection:
         holding = self._holding = {topic: [] for topic in request.topics}
         self.app.hub.subscribe(self, request.topics)
         try:
+            await self.app.watch(request.topics)
             plan = await self.app.plan_subscription(request)
         except BrokerUnavailable as exc:
             self._holding = None
-            self.app.hub.unsubscribe(
-                self, [t for t in request.topics if t not in self.session.subscriptions]
-            )
+            dropped = [t for t in request.topics if t not in self.session.subscriptions]
+            self.app.hub.unsubscribe(self, dropped)
+            self.app.release(dropped)
             error = ProtocolError(ErrorCode.INTERNAL, f"the broker is unavailable: {exc}")
             await self._run(self.session.fail(request, error))
             return
@@ -376,6 +378,21 @@ class Connection:
                 return
         self._push(data)
 
+    async def _start(
+        self, command: ws.Execute, handler: CommandHandler, context: CommandContext
+    ) -> ws.ExecuteResult:
+        result = await handler.on_execute(command, context)
+        await self.app.broker.claim(result.execution_id)  # its commands now come here
+        return result
+
+    def reset(self, topic: str) -> None:
+        """The topic's stream was lost: tell the client to reconnect and resynchronize."""
+        if self._closing:
+            return
+        frame = ws.Goaway(reason=f"stream of {topic!r} was reset", reconnect_ms=0)
+        queued = self.outbox.push(self.codec.encode(frame))
+        self.close(CloseCode.SERVICE_RESTART, "stream reset", drop_pending=not queued)
+
     def _push(self, data: WireData) -> None:
         if not self._closing and not self.outbox.push(data):
             self.overflow()
@@ -406,25 +423,39 @@ class Connection:
             error = ProtocolError(ErrorCode.FORBIDDEN, f"not allowed to {action} on {topic!r}")
             await self._run(self.session.fail(request, error))
             return
-        if isinstance(command, ws.Control):
-            await self._answer(request, handler.on_control(command, context))
-        else:
-            await self._answer(request, handler.on_input(command, context))
+        await self._answer(request, self._dispatch(command, handler, context))
 
-    async def _answer(self, request: CommandRequest, outcome: Awaitable[ws.Part]) -> bool:
-        """Await a handler and reply with its result or its error; True on success."""
+    async def _dispatch(
+        self, command: ws.Control | ws.Input, handler: CommandHandler, context: CommandContext
+    ) -> ws.Part | dict[str, Any]:
+        """Run the command where its execution runs: here, or on its owner process."""
+        forwarded = await self.app.broker.forward(command, _public(self.principal))
+        if forwarded is not None:
+            return forwarded
+        if isinstance(command, ws.Control):
+            return await handler.on_control(command, context)
+        return await handler.on_input(command, context)
+
+    async def _answer(
+        self, request: CommandRequest, outcome: Awaitable[ws.Part | dict[str, Any]]
+    ) -> ws.Part | dict[str, Any] | None:
+        """Await a handler and reply with its result or its error; the result, or None."""
         try:
             result = await outcome
         except ProtocolError as error:
             await self._run(self.session.fail(request, error))
-            return False
+            return None
+        except BrokerUnavailable as exc:
+            down = ProtocolError(ErrorCode.INTERNAL, f"the broker is unavailable: {exc}")
+            await self._run(self.session.fail(request, down))
+            return None
         except Exception:
             logger.exception("flowwire: the command handler failed on %r", request.command)
             failure = ProtocolError(ErrorCode.INTERNAL, "the command failed on the server")
             await self._run(self.session.fail(request, failure))
-            return False
+            return None
         await self._run(self.session.succeed(request.ref, result))
-        return True
+        return result
 
     async def _execute(
         self,
@@ -447,15 +478,17 @@ class Connection:
         # The reply must come before the execution's first event: hold the topic's
         # events while the handler starts the run.
         holding = self._holding = {topic: []}
-        if command.subscribe:
-            self.app.hub.subscribe(self, [topic])
         try:
-            started = await self._answer(request, handler.on_execute(command, context))
+            if command.subscribe:
+                self.app.hub.subscribe(self, [topic])
+                await self.app.watch([topic])
+            started = await self._answer(request, self._start(command, handler, context))
         finally:
             self._holding = None
-        if not started and command.subscribe and not was_subscribed:
+        if started is None and command.subscribe and not was_subscribed:
             self.session.subscriptions.discard(topic)
             self.app.hub.unsubscribe(self, [topic])
+            self.app.release([topic])
         for _, _, data in holding[topic]:
             self._push(data)
 

@@ -62,6 +62,12 @@ class Hub:
         """Drop every subscription of a subscriber (it disconnected)."""
         self.unsubscribe(subscriber, list(self._topics_of.get(subscriber, ())))
 
+    def watched(self, topic: str) -> bool:
+        """Whether any subscriber has this exact topic (or `prefix*` pattern)."""
+        if is_pattern(topic):
+            return bool(self._prefixes.get(pattern_prefix(topic)))
+        return bool(self._exact.get(topic))
+
     def topics_of(self, subscriber: Subscriber) -> frozenset[str]:
         return frozenset(self._topics_of.get(subscriber, ()))
 

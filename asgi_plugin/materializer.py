@@ -12,12 +12,25 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
+
 import wsproto_schema as ws
 
-__all__ = ["TERMINAL_NODE", "ExecutionState", "Materializer", "fold"]
+__all__ = ["STATEFUL", "TERMINAL_NODE", "ExecutionState", "Materializer", "fold"]
 
 TERMINAL_NODE = frozenset({"succeeded", "failed", "skipped", "cancelled"})
 FINISHED = frozenset({"completed", "failed", "stopped"})
+STATEFUL: tuple[type[ws.Event], ...] = (
+    ws.ExecutionStarted,
+    ws.NodeStatus,
+    ws.ExecutionProgress,
+    ws.ExecutionPaused,
+    ws.ExecutionResumed,
+    ws.ExecutionStopped,
+    ws.ExecutionCompleted,
+    ws.ExecutionFailed,
+)
+"""The events that change an execution's state; the others (tokens, logs, …) only stream."""
 
 
 @dataclass
@@ -41,6 +54,13 @@ class ExecutionState:
     @property
     def finished(self) -> bool:
         return self.status in FINISHED
+
+    def to_json(self) -> bytes:
+        return _ENCODER.encode(self)
+
+    @classmethod
+    def from_json(cls, data: bytes | str) -> ExecutionState:
+        return _DECODER.decode(data)
 
     def node(self, node_id: str) -> dict[str, Any]:
         return self.nodes.setdefault(node_id, {"status": "pending"})
@@ -84,7 +104,7 @@ def _pending(node: ws.NodeInfo) -> dict[str, Any]:
 
 
 def fold(state: ExecutionState, event: ws.Event) -> None:
-    """Apply one event to its execution's state."""
+    """Apply one stateful event (see `STATEFUL`) to its execution's state."""
     state.last_seq = event.seq
     state.ts = event.ts
     if isinstance(event, ws.ExecutionStarted):
@@ -135,6 +155,10 @@ def fold(state: ExecutionState, event: ws.Event) -> None:
             state.error = event.error
 
 
+_ENCODER = msgspec.json.Encoder()
+_DECODER = msgspec.json.Decoder(ExecutionState)
+
+
 class Materializer:
     """The state of every execution of every topic, within retention limits.
 
@@ -147,7 +171,10 @@ class Materializer:
         self._topics: dict[str, OrderedDict[str, ExecutionState]] = {}
         self._topic_of: dict[str, str] = {}
 
-    def apply(self, event: ws.Event) -> ExecutionState:
+    def apply(self, event: ws.Event) -> ExecutionState | None:
+        """Fold a published event; None (nothing changed) for events that only stream."""
+        if not isinstance(event, STATEFUL):
+            return None
         executions = self._topics.setdefault(event.topic, OrderedDict())
         state = executions.get(event.execution_id)
         if state is None:

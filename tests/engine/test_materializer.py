@@ -5,7 +5,7 @@ from __future__ import annotations
 import msgspec
 
 import wsproto_schema as ws
-from asgi_plugin import Materializer
+from asgi_plugin import ExecutionState, Materializer
 
 COMMON = {"topic": "workflow:w", "workflow_id": "w"}
 
@@ -88,18 +88,32 @@ def test_reported_progress_wins_and_statuses_follow_control_events() -> None:
     assert (failed.status, failed.error) == ("failed", ws.ErrorInfo(message="boom"))
 
 
-def test_events_without_state_still_advance_last_seq() -> None:
+def test_streaming_events_leave_the_state_alone() -> None:
+    """Tokens, logs, usage, flows: streamed, not folded (a snapshot reflects the topic
+    position through its last_seq anyway)."""
     m = Materializer()
     c = {**COMMON, "execution_id": "x"}
-    for event in published(
+    events = published(
         run(
             "x",
             ws.NodeToken(**c, node_id="a", delta="hi"),
             ws.ExecutionLog(**c, level="info", message="m"),
         )
-    ):
-        state = m.apply(event)
-    assert state.last_seq == 8 and state.nodes["a"]["status"] == "succeeded"
+    )
+    results = [m.apply(event) for event in events]
+    assert results[-2:] == [None, None]
+    state = m.get("x")
+    assert state is not None and (state.last_seq, state.ts) == (6, 1006)
+    assert (
+        m.apply(
+            msgspec.structs.replace(
+                ws.NodeToken(**{**c, "execution_id": "new"}, node_id="a", delta="x"), seq=9, ts=9
+            )
+        )
+        is None
+    )
+    assert m.get("new") is None
+    assert ExecutionState.from_json(state.to_json()) == state
 
 
 def test_retention_keeps_live_runs_and_the_latest_finished() -> None:
