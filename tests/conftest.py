@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
+from tests.redis_server import RedisServer
 from wsproto_schema.contract import Contract
 
 pytest_plugins = ["pytester"]
@@ -43,3 +44,26 @@ def validate_every_received_frame(flowwire_contract: Contract) -> Iterator[None]
     clients.RECEIVED.clear()
     yield
     clients.CONTRACT = None
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    """A fresh redis-server (no persistence) for one test."""
+    server = RedisServer(tmp_path / "redis").start()
+    yield server
+    server.kill()
+
+
+@pytest.fixture
+def start_redis(tmp_path: Path) -> Iterator[Any]:
+    """Start redis-servers with options (`appendonly=True`); all are killed at teardown."""
+    started: list[RedisServer] = []
+
+    def start(*, appendonly: bool = False) -> RedisServer:
+        server = RedisServer(tmp_path / f"redis{len(started)}", appendonly=appendonly).start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.kill()

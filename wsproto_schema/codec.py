@@ -108,12 +108,16 @@ class Codec:
         frame: ClientFrame = self._decode(self._commands, data, max_bytes)
         return frame
 
-    def decode_event(self, data: WireData, *, max_bytes: int | None = None) -> Event:
-        """Decode an event to publish: strict (unknown fields too), but `topic`, `seq`
-        and `ts` may be absent: the broker fills them in."""
+    def decode_event(
+        self, data: WireData, *, max_bytes: int | None = None, check_unknown: bool = True
+    ) -> Event:
+        """Decode an event to publish: strict (unknown fields too, unless the data is
+        trusted: `check_unknown=False`), but `topic`, `seq` and `ts` may be absent:
+        the broker fills them in."""
         self._refresh()
         event: Event = self._decode(self._events, data, max_bytes)
-        self._reject_unknown_fields(self._generic.decode(data), event)
+        if check_unknown:
+            self._reject_unknown_fields(self._generic.decode(data), event)
         return event
 
     def decode_events(self, data: WireData, *, max_bytes: int | None = None) -> list[Event]:
