@@ -58,6 +58,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="port to bind (8000)")
     parser.add_argument("--api-key", default=None, help="enable POST /ws/publish with this key")
+    parser.add_argument(
+        "--redis",
+        default=None,
+        metavar="URL",
+        help="use Redis (redis://host:6379/0) so several demo processes share runs and clients",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -65,7 +71,12 @@ def run(args: argparse.Namespace) -> int:
         import uvicorn
     except ImportError:  # pragma: no cover - the `server` extra
         raise SystemExit("the demo needs uvicorn: pip install 'flowwire[server]'") from None
-    app = create_app(api_key=args.api_key)
+    broker: Broker | None = None
+    if args.redis:
+        from .redis_broker import RedisBroker
+
+        broker = RedisBroker(args.redis)
+    app = create_app(broker=broker, api_key=args.api_key)
     print(f"flowwire demo: open http://{args.host}:{args.port}/  (WebSocket at /ws)", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="info")
     return 0

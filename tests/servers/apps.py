@@ -8,6 +8,8 @@ from typing import Any
 
 from asgi_plugin import FlowwireMiddleware
 from asgi_plugin.demo import create_app
+from asgi_plugin.redis_broker import RedisBroker
+from wsproto_schema import NodeStatus
 
 
 async def hello(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -34,3 +36,43 @@ options: dict[str, Any] = {
 app = FlowwireMiddleware(hello, path="/ws", **options)
 
 demo = create_app(api_key="test-key")
+
+
+class EmitSite:
+    """The demo site plus `POST /emit?n=N&execution=E`: N events published in this process."""
+
+    def __init__(self, middleware: FlowwireMiddleware) -> None:
+        self.middleware = middleware
+        self.site = middleware.app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"] == "/emit":
+            query = dict(
+                pair.split("=") for pair in scope["query_string"].decode().split("&") if pair
+            )
+            execution = query.get("execution", "emitted")
+            seqs = []
+            for i in range(int(query.get("n", "1"))):
+                event = NodeStatus(
+                    workflow_id="w", execution_id=execution, node_id=f"n{i}", status="running"
+                )
+                seqs.append(await self.middleware.flowwire.publish(event))
+            body = json.dumps(seqs).encode()
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [(b"content-type", b"application/json")],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})
+            return
+        await self.site(scope, receive, send)
+
+
+def redis_demo() -> FlowwireMiddleware:
+    """The demo on the Redis broker at FLOWWIRE_REDIS_URL, with /emit."""
+    broker = RedisBroker(os.environ["FLOWWIRE_REDIS_URL"], reconnect_max=0.5)
+    middleware = create_app(broker=broker, api_key="test-key")
+    middleware.app = EmitSite(middleware)
+    return middleware

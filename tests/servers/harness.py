@@ -46,56 +46,33 @@ class ServerProcess:
         self.process: subprocess.Popen[bytes] | None = None
 
     def command(self) -> list[str]:
-        bind = ["--host", "127.0.0.1", "--port", str(self.port)]
-        if self.server == "uvicorn-sansio":
+        """The server's command line; an app ending in `()` is a factory."""
+        app = self.app.removesuffix("()")
+        python = [sys.executable, "-m"]
+        if self.server.startswith("uvicorn"):
+            ws_impl = "websockets-sansio" if self.server == "uvicorn-sansio" else "wsproto"
+            factory = ["--factory"] if self.app.endswith("()") else []
+            bind = ["--host", "127.0.0.1", "--port", str(self.port)]
             return [
-                sys.executable,
-                "-m",
+                *python,
                 "uvicorn",
-                self.app,
+                app,
+                *factory,
                 *bind,
                 "--ws",
-                "websockets-sansio",
+                ws_impl,
                 "--log-level",
                 "warning",
             ]
-        if self.server == "uvicorn-wsproto":
-            return [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                self.app,
-                *bind,
-                "--ws",
-                "wsproto",
-                "--log-level",
-                "warning",
-            ]
-        if self.server == "hypercorn":
-            # --workers 0: in this process, so signals reach the app and RSS is the server's
-            return [
-                sys.executable,
-                "-m",
-                "hypercorn",
-                self.app,
-                "--bind",
-                f"127.0.0.1:{self.port}",
-                "--graceful-timeout",
-                "5",
-                "--workers",
-                "0",
-            ]
-        if self.server == "hypercorn-workers":
-            return [
-                sys.executable,
-                "-m",
-                "hypercorn",
-                self.app,
-                "--bind",
-                f"127.0.0.1:{self.port}",
-                "--graceful-timeout",
-                "2",
-            ]
+        if self.server.startswith("hypercorn"):
+            if self.app.endswith("()"):
+                app = f"{app}()"  # hypercorn calls factories written like this
+            bind = ["--bind", f"127.0.0.1:{self.port}"]
+            # --workers 0: in this process, so signals reach the app and RSS is the server's;
+            # "hypercorn-workers" keeps hypercorn's default worker process.
+            workers = [] if self.server == "hypercorn-workers" else ["--workers", "0"]
+            timeout = "2" if self.server == "hypercorn-workers" else "5"
+            return [*python, "hypercorn", app, *bind, "--graceful-timeout", timeout, *workers]
         raise ValueError(self.server)
 
     def start(self, timeout: float = 20) -> ServerProcess:
@@ -135,7 +112,9 @@ class ServerProcess:
         assert self.process is not None
         self.process.send_signal(sig)
 
-    def stop(self, timeout: float = 15) -> int | None:
+    def stop(self, timeout: float = 1) -> int | None:
+        """Teardown: SIGTERM, then SIGKILL after `timeout` (tests of graceful shutdown
+        signal the process themselves and wait)."""
         if self.process is None:
             return None
         if self.process.poll() is None:
