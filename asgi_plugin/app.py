@@ -348,7 +348,7 @@ class FlowwireApp:
 
     def snapshot_stats(self) -> dict[str, Any]:
         stats = self.stats
-        depth_now = max((len(c.outbox) for c in self.connections), default=0)
+        depth_now = max((len(c.writer) for c in self.connections), default=0)
         return {
             "connections": len(self.connections),
             "topics": self.hub.topic_count(),

@@ -2,7 +2,7 @@
 
 It moves frames between the ASGI server and the session, runs the session's
 heartbeat timer, carries out its requests (auth, subscribe, commands), and owns
-the connection's outbox and the single writer task that drains it.
+the connection's writer (see writer.py).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from .broker import BrokerUnavailable, default_topic
 from .handlers import CommandContext, CommandHandler
 from .handshake import Handshake
 from .hooks import Principal, resolve
-from .outbox import CloseItem, Outbox
+from .outbox import CloseItem
 from .session import (
     Action,
     AuthenticateRequest,
@@ -35,6 +35,7 @@ from .session import (
     UnsubscribeRequest,
 )
 from .topics import is_pattern, pattern_prefix
+from .writer import Writer
 
 if TYPE_CHECKING:
     from .app import FlowwireApp
@@ -64,7 +65,15 @@ class Connection:
         self.handshake = handshake
         self.principal = principal
         self.connection_id = connection_id
-        self.outbox = Outbox(app.options.max_queued_frames)
+        self.writer = Writer(
+            send,
+            app.options.max_queued_frames,
+            app.stats,
+            eager=app.options.eager_send,
+            close_timeout=app.options.close_timeout_ms / 1000,
+            on_gone=self.abandon,
+            name=connection_id,
+        )
         self.session = Session(
             codec=codec,
             connection_id=connection_id,
@@ -78,7 +87,6 @@ class Connection:
         self._closing = False
         self._abandoned = False
         self._reader: asyncio.Task[Any] | None = None
-        self._writer: asyncio.Task[None] | None = None
         self._timer: asyncio.TimerHandle | None = None
 
     # -- the hub's side ---------------------------------------------------------
@@ -88,7 +96,7 @@ class Connection:
         holding = self._holding
         if holding is not None and self._hold(holding, topic, seq, data):
             return True
-        return self.outbox.push(data)
+        return self.writer.push(data)
 
     def _hold(
         self,
@@ -123,7 +131,7 @@ class Connection:
         """Run until the client disconnects (or the connection is abandoned)."""
         loop = asyncio.get_running_loop()
         self._reader = asyncio.current_task()
-        self._writer = loop.create_task(self._write())
+        self.writer.start()
         self._schedule(loop)
         try:
             await self._run(self.session.start())
@@ -150,10 +158,9 @@ class Connection:
 
     async def _farewell(self) -> None:
         """The server cancelled us (its graceful shutdown ran out): say `goaway` and 1001."""
-        if self._closing and self._writer is not None and self._writer.done():
+        if self._closing and self.writer.finished:
             return
-        if self._writer is not None:
-            self._writer.cancel()
+        self.writer.cancel()
         goaway = ws.Goaway(reason="server shutdown", reconnect_ms=self.app.options.reconnect_ms)
         data = self.codec.encode(goaway)
         message = {"type": "websocket.send", "text" if isinstance(data, str) else "bytes": data}
@@ -177,11 +184,7 @@ class Connection:
         self.app.forget(self)
         if self._timer is not None:
             self._timer.cancel()
-        writer = self._writer
-        if writer is not None and not writer.done():
-            writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await writer
+        await self.writer.stop()
 
     def close(self, code: CloseCode, reason: str, *, drop_pending: bool = False) -> None:
         """Close after what is queued (or now, dropping it); leave the hub at once."""
@@ -190,7 +193,7 @@ class Connection:
         self._closing = True
         self.session.closed = self.session.closed or code
         self.app.forget(self, keep_registered=True)
-        dropped = self.outbox.close(CloseItem(code, reason), drop_pending=drop_pending)
+        dropped = self.writer.close(CloseItem(code, reason), drop_pending=drop_pending)
         self.app.stats.frames_dropped += dropped
 
     def overflow(self) -> None:
@@ -202,68 +205,19 @@ class Connection:
         self.close(CloseCode.SLOW_CONSUMER, "slow consumer", drop_pending=True)
         # The writer may be blocked in `send` behind a client that stopped reading:
         # replace it with one that only sends the close, and gives up after a while.
-        if self._writer is not None and not self._writer.done():
-            self._writer.cancel()
-            self._writer = asyncio.get_running_loop().create_task(self._write())
+        self.writer.restart()
 
     def goaway(self, reconnect_ms: int) -> None:
         """Shutdown: `goaway`, then close 1001, after what is already queued."""
         if self._closing:
             return
         frame = ws.Goaway(reason="server shutdown", reconnect_ms=reconnect_ms)
-        queued = self.outbox.push(self.codec.encode(frame))
+        queued = self.writer.push(self.codec.encode(frame))
         self.close(CloseCode.GOING_AWAY, "server shutdown", drop_pending=not queued)
 
     async def closed(self) -> None:
         """Until the writer has sent the close (or given up)."""
-        if self._writer is not None:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await asyncio.shield(self._writer)
-
-    # -- writing --------------------------------------------------------------------
-
-    async def _write(self) -> None:
-        outbox = self.outbox
-        queue = outbox.queue
-        send = self._send
-        stats = self.app.stats
-        try:
-            while True:
-                if not queue:
-                    await outbox.wait()
-                depth = len(queue)
-                if depth > stats.max_queue_depth:
-                    stats.max_queue_depth = depth
-                item = queue.popleft()
-                if type(item) is str:
-                    await send({"type": "websocket.send", "text": item})
-                    stats.bytes_sent += len(item) if item.isascii() else len(item.encode())
-                elif type(item) is bytes:
-                    await send({"type": "websocket.send", "bytes": item})
-                    stats.bytes_sent += len(item)
-                else:
-                    assert isinstance(item, CloseItem)
-                    await self._send_close(item)
-                    return
-                stats.frames_sent += 1
-        except OSError:  # the client is gone: ASGI servers raise OSError subclasses
-            self.abandon()
-        except Exception:
-            logger.exception("flowwire connection %s: sending failed", self.connection_id)
-            self.abandon()
-
-    async def _send_close(self, item: CloseItem) -> None:
-        message = {"type": "websocket.close", "code": int(item.code), "reason": item.reason}
-        try:
-            await asyncio.wait_for(self._send(message), self.app.options.close_timeout_ms / 1000)
-        except (asyncio.TimeoutError, OSError):
-            self.abandon()
-            return
-        # Servers report the disconnect once the client answers the close; a client
-        # that never does must not keep the connection's reader alive forever.
-        asyncio.get_running_loop().call_later(
-            self.app.options.close_timeout_ms / 1000, self.abandon
-        )
+        await self.writer.done()
 
     def abandon(self) -> None:
         """Stop reading: the client is gone or will not take the close."""
@@ -288,7 +242,7 @@ class Connection:
 
     def _apply(self, action: Action) -> None:
         if isinstance(action, Send):
-            if not self._closing and not self.outbox.push(self.codec.encode(action.frame)):
+            if not self._closing and not self.writer.push(self.codec.encode(action.frame)):
                 self.overflow()
         elif isinstance(action, Close):
             self.close(action.code, action.reason)
@@ -336,6 +290,8 @@ class Connection:
                 return
         if self._closing:
             return
+        if request.batch:
+            self.writer.batching = True
         holding = self._holding = {topic: [] for topic in request.topics}
         self.app.hub.subscribe(self, request.topics)
         try:
@@ -390,11 +346,11 @@ class Connection:
         if self._closing:
             return
         frame = ws.Goaway(reason=f"stream of {topic!r} was reset", reconnect_ms=0)
-        queued = self.outbox.push(self.codec.encode(frame))
+        queued = self.writer.push(self.codec.encode(frame))
         self.close(CloseCode.SERVICE_RESTART, "stream reset", drop_pending=not queued)
 
     def _push(self, data: WireData) -> None:
-        if not self._closing and not self.outbox.push(data):
+        if not self._closing and not self.writer.push(data):
             self.overflow()
 
     async def _command(self, request: CommandRequest) -> None:

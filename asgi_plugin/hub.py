@@ -94,14 +94,21 @@ class Hub:
         targets = self.subscribers(event.topic)
         if not targets:
             return
-        encoded: dict[int, WireData] = {}
         overflowed: list[Subscriber] = []
         topic, seq = event.topic, event.seq
+        # Encoded once per codec in use; almost always a single one.
+        first_codec: Codec | None = None
+        first_data: WireData = ""
+        others: dict[int, WireData] = {}
         for subscriber in targets:
             codec = subscriber.codec
-            data = encoded.get(id(codec))
-            if data is None:
-                data = encoded[id(codec)] = codec.encode(event)
+            if codec is first_codec:
+                data = first_data
+            elif first_codec is None:
+                first_codec, data = codec, codec.encode(event)
+                first_data = data
+            else:
+                data = others.get(id(codec)) or others.setdefault(id(codec), codec.encode(event))
             if not subscriber.deliver(topic, seq, data):
                 overflowed.append(subscriber)
         self.deliveries += len(targets)

@@ -57,6 +57,8 @@ class Options:
     """The `reconnect_ms` hint of the `goaway` frame sent on shutdown."""
     server_name: str = f"flowwire/{wsproto_schema.__version__}"
     """Sent as `welcome.server`."""
+    eager_send: bool = True
+    """Send at once, without a task switch, to a connection whose writer is idle (see writer.py)."""
     drain_on_signals: bool = True
     """On SIGTERM/SIGINT, send `goaway` and close 1001 before the server closes sockets."""
 

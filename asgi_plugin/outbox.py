@@ -48,7 +48,7 @@ class Outbox:
             return False
         queue.append(item)
         if len(queue) == 1:
-            self._wake()
+            self.wake()
         return True
 
     def close(self, item: CloseItem, *, drop_pending: bool = False) -> int:
@@ -58,19 +58,10 @@ class Outbox:
             dropped = len(self.queue)
             self.queue.clear()
         self.queue.append(item)
-        self._wake()
+        self.wake()
         return dropped
 
-    def _wake(self) -> None:
+    def wake(self) -> None:
         waiter = self.waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
-
-    async def wait(self) -> None:
-        """Until something is queued."""
-        while not self.queue:
-            self.waiter = asyncio.get_running_loop().create_future()
-            try:
-                await self.waiter
-            finally:
-                self.waiter = None

@@ -66,6 +66,7 @@ class SubscribeRequest:
     since: dict[str, ws.SincePosition]
     snapshot: bool
     reserved: int = 0
+    batch: bool = False
 
 
 @dataclass(frozen=True)
@@ -257,7 +258,7 @@ class Session:
         # cannot both pass the check.
         self._reserved += new
         since = {t: p for t, p in (command.since or {}).items() if t in topics}
-        return [SubscribeRequest(command.ref, topics, since, command.snapshot, new)]
+        return [SubscribeRequest(command.ref, topics, since, command.snapshot, new, command.batch)]
 
     def _unsubscribe(self, command: ws.Unsubscribe) -> list[Action]:
         topics = tuple(t for t in dict.fromkeys(command.topics) if t in self.subscriptions)

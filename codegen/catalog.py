@@ -13,7 +13,7 @@ import msgspec
 from msgspec import inspect as mi
 
 import wsproto_schema
-from wsproto_schema import Event, Frame, FrameRegistry, Part, StrictPart, frame_tag
+from wsproto_schema import FRAME_UNION, Event, Frame, FrameRegistry, Part, StrictPart, frame_tag
 
 __all__ = ["Catalog", "FieldInfo", "StructInfo", "unwrap"]
 
@@ -25,6 +25,15 @@ def unwrap(t: mi.Type) -> tuple[mi.Type, dict[str, Any]]:
         extra.update(t.extra_json_schema or {})
         t = t.type
     return t, extra
+
+
+def items_union(t: mi.Type) -> str | None:
+    """The union a list field's items belong to (`wsproto_schema.FRAME_UNION` metadata)."""
+    while isinstance(t, mi.Metadata):
+        if t.extra and FRAME_UNION in t.extra:
+            return str(t.extra[FRAME_UNION])
+        t = t.type
+    return None
 
 
 def doc_of(obj: object) -> str | None:
@@ -43,6 +52,7 @@ class FieldInfo:
     default: Any
     description: str | None
     extra: dict[str, Any]
+    items_union: str | None = None
 
 
 @dataclass(frozen=True)
@@ -74,6 +84,7 @@ class StructInfo:
                     default=None if f.required or f.name in assigned else default,
                     description=description,
                     extra=extra,
+                    items_union=items_union(f.type),
                 )
             )
         tag = info.tag if isinstance(info.tag, str) else None

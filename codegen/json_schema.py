@@ -100,6 +100,8 @@ def struct_schema(struct: StructInfo, catalog: Catalog) -> Schema:
         required.append(struct.tag_field)
     for f in struct.fields:
         prop = type_schema(f.type, catalog)
+        if f.items_union:
+            prop["items"] = ref(f.items_union)
         if f.description:
             prop = {"description": f.description, **prop}
         if not f.required and f.default is not None:
@@ -198,5 +200,7 @@ def direction_schema(catalog: Catalog, union: str) -> Schema:
         "title": union,
         "description": f"One {union} of the flowwire protocol. Generated; do not edit.",
         **defs[union],
-        "$defs": {name: defs[name] for name in _reachable(union, defs) if name != union},
+        # The union is the document itself, and also in $defs for frames that contain
+        # frames of it (`batch`).
+        "$defs": {name: defs[name] for name in _reachable(union, defs)},
     }

@@ -68,7 +68,8 @@ def _interface(struct: StructInfo, catalog: Catalog) -> list[str]:
             doc = f"{doc} {default}" if doc else default
         out += _doc(doc, "  ")
         optional = "" if f.required else "?"
-        out.append(f"  {f.name}{optional}: {ts_type(f.type, catalog)};")
+        kind = f"{f.items_union}[]" if f.items_union else ts_type(f.type, catalog)
+        out.append(f"  {f.name}{optional}: {kind};")
     out.append("}")
     return out
 

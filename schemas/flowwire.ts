@@ -243,6 +243,16 @@ export interface ExecutionSnapshot {
   last_seq: number;
 }
 
+/**
+ * Several frames at once, in order: sent instead of them to a client that asked for
+ * batches (`subscribe` with `batch`) when they were queued together. Handle each
+ * frame as if it had come alone.
+ */
+export interface Batch {
+  type: "batch";
+  frames: ServerFrame[];
+}
+
 /** An execution began; carries the graph so a client can draw it. */
 export interface ExecutionStarted {
   type: "execution.started";
@@ -495,6 +505,8 @@ export interface Subscribe {
   since?: { [key: string]: SincePosition } | null;
   /** Send an `execution.snapshot` per live execution first. Default: `true`. */
   snapshot?: boolean;
+  /** Accept `batch` frames: several queued frames in one (this connection). Default: `false`. */
+  batch?: boolean;
 }
 
 /** Stop receiving topics' events. */
@@ -561,6 +573,7 @@ export type ServerFrame =
   | Pong
   | Goaway
   | ExecutionSnapshot
+  | Batch
   | ExecutionStarted
   | ExecutionPaused
   | ExecutionResumed
@@ -585,6 +598,7 @@ export const SERVER_FRAME_TYPES = [
   "pong",
   "goaway",
   "execution.snapshot",
+  "batch",
   "execution.started",
   "execution.paused",
   "execution.resumed",
@@ -706,6 +720,10 @@ export function isGoaway(frame: { readonly type: string }): frame is Goaway {
 
 export function isExecutionSnapshot(frame: { readonly type: string }): frame is ExecutionSnapshot {
   return frame.type === "execution.snapshot";
+}
+
+export function isBatch(frame: { readonly type: string }): frame is Batch {
+  return frame.type === "batch";
 }
 
 export function isExecutionStarted(frame: { readonly type: string }): frame is ExecutionStarted {

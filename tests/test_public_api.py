@@ -51,6 +51,8 @@ WSPROTO_SCHEMA = {
     "Pong",
     "Goaway",
     "AuthResult",
+    "Batch",
+    "FRAME_UNION",
     "ControlResult",
     "ExecuteResult",
     "InputResult",

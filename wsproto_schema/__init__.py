@@ -28,7 +28,9 @@ from .commands import (
     WorkflowSpec,
 )
 from .control import (
+    FRAME_UNION,
     AuthResult,
+    Batch,
     ControlResult,
     ErrorFrame,
     ExecuteResult,
@@ -83,12 +85,14 @@ from .registry import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "FRAME_UNION",
     "PROTOCOL_VERSION",
     "SUBPROTOCOLS",
     "SUBPROTOCOL_JSON",
     "SUBPROTOCOL_MSGPACK",
     "Auth",
     "AuthResult",
+    "Batch",
     "BranchStarted",
     "ClientFrame",
     "CloseCode",

@@ -12,6 +12,7 @@ import msgspec
 
 from .base import Event, Frame
 from .codes import SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK, CloseCode, ErrorCode
+from .control import Batch
 from .errors import ProtocolError, error_from_msgspec
 from .registry import ClientFrame, FrameRegistry, registry
 from .strict import first_unknown_field
@@ -154,6 +155,8 @@ class Codec:
             if exc.code is ErrorCode.UNKNOWN_TYPE and not strict:
                 return None
             raise
+        if isinstance(frame, Batch):
+            frame = self._unbatch(frame, strict)
         if strict:
             if missing := missing_server_fields(frame):
                 path = f"$.{missing[0]}"
@@ -162,6 +165,23 @@ class Codec:
                 )
             self._reject_unknown_fields(self._generic.decode(data), frame)
         return frame
+
+    def _unbatch(self, batch: Batch, strict: bool) -> Batch:
+        """A batch with its frames decoded like frames that came alone."""
+        frames: list[Frame] = []
+        for index, item in enumerate(batch.frames):
+            try:
+                frame = self.decode_server_frame(self._generic_encode(item), strict=strict)
+            except ProtocolError as error:
+                path = f"$.frames[{index}]" + (error.path or "$")[1:]
+                detail = error.message.partition(": ")[2] or error.message
+                raise ProtocolError(error.code, f"{path}: {detail}", path=path) from None
+            if frame is not None:
+                frames.append(frame)
+        return msgspec.structs.replace(batch, frames=frames)
+
+    def _generic_encode(self, item: Any) -> WireData:
+        raise NotImplementedError
 
 
 def _too_large(data: WireData, max_bytes: int) -> bool:
@@ -193,6 +213,9 @@ class JsonCodec(Codec):
     def encode_bytes(self, frame: Frame) -> bytes:
         return self._encoder.encode(frame)
 
+    def _generic_encode(self, item: Any) -> bytes:
+        return self._encoder.encode(item)
+
 
 class MsgpackCodec(Codec):
     """MessagePack in binary frames: the `flowwire.v1.msgpack` subprotocol."""
@@ -219,3 +242,6 @@ class MsgpackCodec(Codec):
 
     def encode(self, frame: Frame) -> bytes:
         return self._encoder.encode(frame)
+
+    def _generic_encode(self, item: Any) -> bytes:
+        return self._encoder.encode(item)

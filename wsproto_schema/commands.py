@@ -54,6 +54,12 @@ class Subscribe(Command, tag="subscribe", frozen=True, kw_only=True):
     snapshot: Annotated[
         bool, msgspec.Meta(description="Send an `execution.snapshot` per live execution first.")
     ] = True
+    batch: Annotated[
+        bool,
+        msgspec.Meta(
+            description="Accept `batch` frames: several queued frames in one (this connection)."
+        ),
+    ] = False
 
 
 class Unsubscribe(Command, tag="unsubscribe", frozen=True, kw_only=True):

@@ -11,7 +11,9 @@ from .codes import ErrorCode
 from .events import ExecutionStatusValue
 
 __all__ = [
+    "FRAME_UNION",
     "AuthResult",
+    "Batch",
     "ControlResult",
     "ErrorFrame",
     "ExecuteResult",
@@ -78,6 +80,21 @@ class Goaway(Frame, tag="goaway", frozen=True, kw_only=True):
 
     reason: str
     reconnect_ms: Annotated[int, msgspec.Meta(ge=0)]
+
+
+FRAME_UNION = "flowwire_items"
+"""Field metadata key: the items of this list are frames of the named union."""
+
+
+class Batch(Frame, tag="batch", frozen=True, kw_only=True):
+    """Several frames at once, in order: sent instead of them to a client that asked for
+    batches (`subscribe` with `batch`) when they were queued together. Handle each
+    frame as if it had come alone."""
+
+    frames: Annotated[
+        list[JsonValue],
+        msgspec.Meta(min_length=1, extra={FRAME_UNION: "ServerFrame"}),
+    ]
 
 
 class TopicPosition(Part, frozen=True, kw_only=True):

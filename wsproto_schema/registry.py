@@ -16,7 +16,7 @@ from .commands import (
     Subscribe,
     Unsubscribe,
 )
-from .control import ErrorFrame, Goaway, Ping, Pong, Reply, Welcome
+from .control import Batch, ErrorFrame, Goaway, Ping, Pong, Reply, Welcome
 from .events import (
     BranchStarted,
     EdgeFlow,
@@ -46,7 +46,7 @@ __all__ = [
     "registry",
 ]
 
-ControlFrame = Union[Welcome, Reply, ErrorFrame, Ping, Pong, Goaway, ExecutionSnapshot]
+ControlFrame = Union[Welcome, Reply, ErrorFrame, Ping, Pong, Goaway, ExecutionSnapshot, Batch]
 StreamEvent = Union[
     ExecutionStarted,
     ExecutionPaused,

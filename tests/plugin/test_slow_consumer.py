@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+
 from asgi_plugin import FlowwireApp
 from tests.plugin.clients import AsgiClient, check, collect, eventually, websocket_scope
 from tests.plugin.conftest import status
@@ -51,7 +53,7 @@ async def test_frozen_client_is_closed_4008_and_others_get_everything() -> None:
     assert app.stats.slow_consumer_closes == 1
     assert app.stats.frames_dropped >= 1
     assert app.hub.subscription_count() == 3, "the slow connection left the hub at once"
-    assert max(len(c.outbox) for c in app.connections) <= 10
+    assert max(len(c.writer) for c in app.connections) <= 10
     for client in healthy:
         assert [f["seq"] for f in await collect(client, 200)] == seqs
     frozen.thawed.set()
@@ -64,17 +66,24 @@ async def test_frozen_client_is_closed_4008_and_others_get_everything() -> None:
     assert len(app.connections) == 3
 
 
-async def test_a_burst_larger_than_the_queue_closes_every_subscriber_it_overflows() -> None:
-    """The bound is per connection and counts frames: size it for your largest burst."""
-    app = FlowwireApp(max_queued_frames=10)
+@pytest.mark.parametrize("eager", [False, True])
+async def test_a_burst_larger_than_the_queue(eager: bool) -> None:
+    """Queued, a burst bigger than the bound closes the subscriber (size the bound for your
+    largest burst). Sent eagerly, a burst to a client whose sends complete at once never
+    queues at all."""
+    app = FlowwireApp(max_queued_frames=10, eager_send=eager)
     client = AsgiClient(app)
     await client.connect()
     await client.request({"type": "subscribe", "ref": "s", "topics": ["workflow:w"]})
     for i in range(11):  # in one go, without yielding to the writer
         await app.publish(status(i))
-    closed = await client.expect_close()
-    assert closed.code == 4008
-    assert app.stats.frames_dropped == 11
+    if eager:
+        assert [f["seq"] for f in await collect(client, 11)] == list(range(1, 12))
+        assert app.stats.slow_consumer_closes == 0
+    else:
+        closed = await client.expect_close()
+        assert closed.code == 4008
+        assert app.stats.frames_dropped == 11
 
 
 async def test_client_that_never_takes_the_close_is_abandoned() -> None:

@@ -35,6 +35,7 @@ SERVER_FRAMES: list[ws.Frame] = [
     ws.Pong(ts=1_764_000_000_001),
     ws.Pong(),
     ws.Goaway(reason="server shutdown", reconnect_ms=1000),
+    ws.Batch(frames=[ws.Ping(ts=1), ws.Pong(ts=2)]),
     ws.ExecutionSnapshot(
         topic="workflow:etl",
         workflow_id="etl",
@@ -107,7 +108,7 @@ CLIENT_FRAMES: list[ws.Command] = [
         since={"workflow:etl": ws.SincePosition(seq=40, epoch="e1")},
         snapshot=False,
     ),
-    ws.Subscribe(topics=["workflow:etl"]),
+    ws.Subscribe(topics=["workflow:etl"], batch=True),
     ws.Unsubscribe(ref="u1", topics=["workflow:etl"]),
     ws.Execute(
         ref="e1",

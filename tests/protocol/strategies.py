@@ -92,11 +92,21 @@ def wire_required(cls: type[msgspec.Struct], field: mi.Field) -> bool:
     return field.required or field.name in getattr(cls, "__server_assigned__", ())
 
 
+def for_field(f: mi.Field) -> st.SearchStrategy[Any]:
+    t = f.type
+    while isinstance(t, mi.Metadata):
+        if t.extra and ws.FRAME_UNION in t.extra:  # frames of a union (a batch's frames)
+            unbatched = [c for c in ws.registry.server_frames() if c is not ws.Batch]
+            return st.lists(st.one_of([for_struct(c) for c in unbatched]), min_size=1, max_size=3)
+        t = t.type
+    return for_type(f.type)
+
+
 def for_struct(cls: type[msgspec.Struct]) -> st.SearchStrategy[dict[str, Any]]:
     info = mi.type_info(cls)
     assert isinstance(info, mi.StructType)
-    required = {f.encode_name: for_type(f.type) for f in info.fields if wire_required(cls, f)}
-    optional = {f.encode_name: for_type(f.type) for f in info.fields if not wire_required(cls, f)}
+    required = {f.encode_name: for_field(f) for f in info.fields if wire_required(cls, f)}
+    optional = {f.encode_name: for_field(f) for f in info.fields if not wire_required(cls, f)}
     fields = st.fixed_dictionaries(required, optional=optional)
     if isinstance(info.tag, str) and info.tag_field:
         tag = {info.tag_field: info.tag}
