@@ -348,6 +348,8 @@ class FlowwireApp:
 
     def snapshot_stats(self) -> dict[str, Any]:
         stats = self.stats
+        for connection in self.connections:
+            connection.writer.flush_counts()
         depth_now = max((len(c.writer) for c in self.connections), default=0)
         return {
             "connections": len(self.connections),

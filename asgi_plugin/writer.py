@@ -6,7 +6,9 @@ a connection whose writer is idle is not queued at all: the ASGI `send` is
 stepped at once, in the connection's own contextvars context. A send that
 completes without waiting, the common case, then costs no task switch. A send
 that would wait is handed, unfinished, to the writer task, which completes it
-before anything queued after it.
+before anything queued after it. A client that accepts `batch` frames is never
+sent to eagerly: frames published in the same loop iteration queue up and leave
+as one frame.
 """
 
 from __future__ import annotations
@@ -85,6 +87,9 @@ class Writer:
         self._task: asyncio.Task[None] | None = None
         self.batching = False
         """The client accepts `batch` frames: frames queued together go out as one."""
+        self.frames_sent = 0
+        self.bytes_sent = 0
+        """Counted here, on the hot path; `flush_counts` moves them to the app's stats."""
 
     def start(self) -> None:
         """Start the writer task (in the connection's task, whose context it copies)."""
@@ -97,7 +102,9 @@ class Writer:
     def push(self, item: WireData) -> bool:
         """Send or queue a frame; False (nothing done) when the queue is full."""
         outbox = self.outbox
-        if self.eager and not outbox.queue and self._inflight is None:
+        # A client that takes batches gets what is published in one loop iteration in
+        # one frame: its writer wakes once for all of it, so it never sends eagerly.
+        if self.eager and not self.batching and not outbox.queue and self._inflight is None:
             waiter = outbox.waiter
             if waiter is not None and not waiter.done():
                 self._send_now(item)
@@ -105,13 +112,17 @@ class Writer:
         return outbox.push(item)
 
     def _send_now(self, item: WireData) -> None:
-        coroutine = self._send(_message(item))
-        size = _size(item)
+        if type(item) is str:
+            coroutine = self._send({"type": "websocket.send", "text": item})
+            size = len(item) if item.isascii() else len(item.encode())
+        else:
+            coroutine = self._send({"type": "websocket.send", "bytes": item})
+            size = len(item)
         try:
             yielded = self._context.run(coroutine.send, None)
         except StopIteration:
-            self.stats.frames_sent += 1
-            self.stats.bytes_sent += size
+            self.frames_sent += 1
+            self.bytes_sent += size
             return
         except OSError:  # the client is gone: ASGI servers raise OSError subclasses
             self._on_gone()
@@ -145,8 +156,14 @@ class Writer:
             raise
         finally:
             self._inflight = None
-        self.stats.frames_sent += 1
-        self.stats.bytes_sent += size
+        self.frames_sent += 1
+        self.bytes_sent += size
+
+    def flush_counts(self) -> None:
+        """Move this writer's counts to the app's stats (it is done, or stats are read)."""
+        self.stats.frames_sent += self.frames_sent
+        self.stats.bytes_sent += self.bytes_sent
+        self.frames_sent = self.bytes_sent = 0
 
     def close(self, item: CloseItem, *, drop_pending: bool = False) -> int:
         """Queue the close after what waits (or instead of it); return the frames dropped."""
@@ -174,6 +191,7 @@ class Writer:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
+        self.flush_counts()
 
     async def done(self) -> None:
         """Until the writer has sent the close (or given up)."""
@@ -198,10 +216,9 @@ class Writer:
                     await self._finish_inflight()
                     continue
                 if not queue:
-                    # The hot path keeps its counters in locals; they reach the stats
-                    # each time the queue runs empty.
-                    stats.frames_sent += frames
-                    stats.bytes_sent += sent_bytes
+                    # The hot path keeps its counters in locals until the queue runs empty.
+                    self.frames_sent += frames
+                    self.bytes_sent += sent_bytes
                     frames = sent_bytes = 0
                     waiter = outbox.waiter = loop.create_future()
                     try:
@@ -229,8 +246,8 @@ class Writer:
             logger.exception("flowwire connection %s: sending failed", self._name)
             self._on_gone()
         finally:
-            stats.frames_sent += frames
-            stats.bytes_sent += sent_bytes
+            self.frames_sent += frames
+            self.bytes_sent += sent_bytes
 
     async def _send_close(self, item: CloseItem) -> None:
         message = {"type": "websocket.close", "code": int(item.code), "reason": item.reason}

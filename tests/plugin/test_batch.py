@@ -35,7 +35,7 @@ def flatten(frames: list[dict[str, Any]]) -> list[int]:
 
 @pytest.mark.parametrize("subprotocols", [None, ["flowwire.v1.msgpack"]])
 async def test_queued_frames_arrive_as_batches(subprotocols: list[str] | None) -> None:
-    app = FlowwireApp(eager_send=False)  # every frame queues: the writer sees the backlog
+    app = FlowwireApp()
     batched = await subscribe(app, True, subprotocols)
     single = await subscribe(app, False, subprotocols)
     for i in range(300):  # one burst, without yielding to the writers
@@ -54,6 +54,9 @@ async def test_a_lone_frame_is_not_wrapped() -> None:
     client = await subscribe(app := FlowwireApp(), True)
     await app.publish(status(1))
     assert (await client.recv())["type"] == "node.status"
+    for i in range(2, 5):  # one loop iteration: one batch
+        await app.publish(status(i))
+    assert flatten([await client.recv()]) == [2, 3, 4]
 
 
 def test_python_clients_unpack_batches() -> None:
