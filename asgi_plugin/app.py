@@ -66,6 +66,7 @@ class FlowwireApp:
         if unknown:
             raise TypeError(f"unknown FlowwireApp option(s): {', '.join(sorted(unknown))}")
         self.options = Options(**options)
+        self.session_limits = self.options.limits()
         self.broker: Broker = self.options.broker or MemoryBroker()
         self.hub = Hub(on_overflow=self._overflowed)
         self.broker.bind(self.hub.deliver, self._topic_reset)

@@ -50,6 +50,22 @@ Message = dict[str, Any]
 class Connection:
     """An accepted WebSocket and everything that runs for it."""
 
+    __slots__ = (
+        "_abandoned",
+        "_closing",
+        "_holding",
+        "_reader",
+        "_send",
+        "_timer",
+        "app",
+        "codec",
+        "connection_id",
+        "handshake",
+        "principal",
+        "session",
+        "writer",
+    )
+
     def __init__(
         self,
         app: FlowwireApp,
@@ -78,7 +94,7 @@ class Connection:
             codec=codec,
             connection_id=connection_id,
             now=time.time(),
-            limits=app.options.limits(),
+            limits=app.session_limits,
             authenticated=authenticated,
             server=app.options.server_name,
         )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -14,48 +13,90 @@ from wsproto_schema import SUBPROTOCOLS
 __all__ = ["Handshake", "origin_allowed", "pick_subprotocol"]
 
 
-@dataclass(frozen=True)
 class Handshake:
-    """What a client sent to open the WebSocket: headers, query, cookies, subprotocols."""
+    """What a client sent to open the WebSocket: headers, query, cookies, subprotocols.
 
-    path: str
-    headers: dict[str, str]
-    query: dict[str, list[str]]
-    cookies: dict[str, str]
-    subprotocols: list[str]
-    client: tuple[str, int] | None
-    scope: Mapping[str, Any] = field(repr=False)
+    Read from the ASGI scope when first asked for: a connection whose hooks never
+    look at its headers keeps no decoded copy of them (a kilobyte or more each).
+    """
+
+    __slots__ = ("_cookies", "_headers", "_query", "scope")
+
+    def __init__(self, scope: Mapping[str, Any]) -> None:
+        self.scope = scope
+        self._headers: dict[str, str] | None = None
+        self._query: dict[str, list[str]] | None = None
+        self._cookies: dict[str, str] | None = None
 
     @classmethod
     def from_scope(cls, scope: Mapping[str, Any]) -> Handshake:
-        headers: dict[str, str] = {}
-        for raw_name, raw_value in scope.get("headers", []):
-            name = raw_name.decode("latin-1").lower()
-            value = raw_value.decode("latin-1")
-            headers[name] = f"{headers[name]}, {value}" if name in headers else value
-        cookies: dict[str, str] = {}
-        if "cookie" in headers:
-            jar: SimpleCookie = SimpleCookie()
-            try:
-                jar.load(headers["cookie"])
-            except Exception:  # a malformed Cookie header is the client's problem, not ours
-                jar = SimpleCookie()
-            cookies = {key: morsel.value for key, morsel in jar.items()}
-        query = parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
-        client = scope.get("client")
-        return cls(
-            path=scope.get("path", ""),
-            headers=headers,
-            query=query,
-            cookies=cookies,
-            subprotocols=list(scope.get("subprotocols", [])),
-            client=(str(client[0]), int(client[1])) if client else None,
-            scope=scope,
-        )
+        return cls(scope)
+
+    def __repr__(self) -> str:
+        return f"Handshake(path={self.path!r}, client={self.client!r})"
+
+    @property
+    def path(self) -> str:
+        return str(self.scope.get("path", ""))
+
+    @property
+    def subprotocols(self) -> list[str]:
+        return list(self.scope.get("subprotocols", []))
+
+    @property
+    def client(self) -> tuple[str, int] | None:
+        client = self.scope.get("client")
+        return (str(client[0]), int(client[1])) if client else None
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Lower-case names; repeated headers joined with ", "."""
+        if self._headers is None:
+            headers: dict[str, str] = {}
+            for raw_name, raw_value in self.scope.get("headers", []):
+                name = raw_name.decode("latin-1").lower()
+                value = raw_value.decode("latin-1")
+                headers[name] = f"{headers[name]}, {value}" if name in headers else value
+            self._headers = headers
+        return self._headers
+
+    def header(self, name: str) -> str | None:
+        """One header by its lower-case name, without decoding the others."""
+        if self._headers is not None:
+            return self._headers.get(name)
+        wanted = name.encode("latin-1")
+        values = [
+            value.decode("latin-1")
+            for raw_name, value in self.scope.get("headers", [])
+            if raw_name.lower() == wanted
+        ]
+        return ", ".join(values) if values else None
+
+    @property
+    def query(self) -> dict[str, list[str]]:
+        if self._query is None:
+            raw = self.scope.get("query_string", b"").decode("latin-1")
+            self._query = parse_qs(raw, keep_blank_values=True)
+        return self._query
+
+    @property
+    def cookies(self) -> dict[str, str]:
+        if self._cookies is None:
+            cookies: dict[str, str] = {}
+            header = self.header("cookie")
+            if header is not None:
+                jar: SimpleCookie = SimpleCookie()
+                try:
+                    jar.load(header)
+                except Exception:  # a malformed Cookie header is the client's problem
+                    jar = SimpleCookie()
+                cookies = {key: morsel.value for key, morsel in jar.items()}
+            self._cookies = cookies
+        return self._cookies
 
     @property
     def origin(self) -> str | None:
-        return self.headers.get("origin")
+        return self.header("origin")
 
     def query_param(self, name: str) -> str | None:
         values = self.query.get(name)
@@ -63,7 +104,7 @@ class Handshake:
 
     def bearer_token(self) -> str | None:
         """The token of an `Authorization: Bearer …` header, if any."""
-        scheme, _, token = self.headers.get("authorization", "").partition(" ")
+        scheme, _, token = (self.header("authorization") or "").partition(" ")
         return token.strip() or None if scheme.lower() == "bearer" else None
 
 
@@ -79,7 +120,7 @@ def origin_allowed(handshake: Handshake, allowed: Sequence[str] | None) -> bool:
     if origin is None:
         return True
     if allowed is None:
-        host = handshake.headers.get("host")
+        host = handshake.header("host")
         return host is not None and urlsplit(origin).netloc.lower() == host.lower()
     origin = origin.lower()
     return any(fnmatch.fnmatchcase(origin, pattern.lower()) for pattern in allowed)

@@ -35,15 +35,23 @@ class Outbox:
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
-        self.queue: deque[Item] = deque()
+        # Most connections never queue a frame (their sends complete at once): the
+        # deque, some 600 bytes, is made the first time one has to wait.
+        self.queue: deque[Item] | None = None
         self.waiter: asyncio.Future[None] | None = None
 
     def __len__(self) -> int:
-        return len(self.queue)
+        return 0 if self.queue is None else len(self.queue)
+
+    def items(self) -> deque[Item]:
+        """The queue itself (made now if it was not yet)."""
+        if self.queue is None:
+            self.queue = deque()
+        return self.queue
 
     def push(self, item: Item) -> bool:
         """Queue an item; False (and nothing queued) when the queue is full."""
-        queue = self.queue
+        queue = self.items()
         if len(queue) >= self.limit:
             return False
         queue.append(item)
@@ -53,11 +61,12 @@ class Outbox:
 
     def close(self, item: CloseItem, *, drop_pending: bool = False) -> int:
         """Queue the close, after dropping what waits if `drop_pending`; return the count."""
+        queue = self.items()
         dropped = 0
         if drop_pending:
-            dropped = len(self.queue)
-            self.queue.clear()
-        self.queue.append(item)
+            dropped = len(queue)
+            queue.clear()
+        queue.append(item)
         self.wake()
         return dropped
 

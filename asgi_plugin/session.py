@@ -106,7 +106,7 @@ class SessionLimits:
     auth_timeout: float = 10.0
 
 
-@dataclass
+@dataclass(slots=True)
 class _Bucket:
     """A token bucket: `rate` commands per second, bursts up to `capacity`."""
 
@@ -125,7 +125,7 @@ class _Bucket:
         return (1 - self.tokens) / self.rate
 
 
-@dataclass
+@dataclass(slots=True)
 class Session:
     """The protocol state of one connection."""
 
@@ -139,6 +139,10 @@ class Session:
     closed: CloseCode | None = None
     _reserved: int = 0
     _invalid: int = 0
+    last_received: float = field(init=False)
+    next_ping: float = field(init=False)
+    auth_deadline: float = field(init=False)
+    _bucket: _Bucket = field(init=False)
 
     def __post_init__(self) -> None:
         self.last_received = self.now

@@ -1,14 +1,14 @@
 """A connection's writer: its frames go out in order and a publisher never waits for them.
 
-Frames queue in a bounded `Outbox` drained by one writer task, woken only when
-the queue goes from empty to non-empty. With `eager` (the default), a frame for
-a connection whose writer is idle is not queued at all: the ASGI `send` is
-stepped at once, in the connection's own contextvars context. A send that
-completes without waiting, the common case, then costs no task switch. A send
-that would wait is handed, unfinished, to the writer task, which completes it
-before anything queued after it. A client that accepts `batch` frames is never
-sent to eagerly: frames published in the same loop iteration queue up and leave
-as one frame.
+Frames queue in a bounded `Outbox` drained by one writer task, started the first
+time a frame has to wait and woken only when the queue goes from empty to
+non-empty. With `eager` (the default), a frame for a connection whose writer is
+idle is not queued at all: the ASGI `send` is stepped at once, in the
+connection's own contextvars context. A send that completes without waiting,
+the common case, then costs no task switch. A send that would wait is handed,
+unfinished, to the writer task, which completes it before anything queued after
+it. A client that accepts `batch` frames is never sent to eagerly: frames
+published in the same loop iteration queue up and leave as one frame.
 """
 
 from __future__ import annotations
@@ -64,6 +64,22 @@ def _message(item: WireData) -> dict[str, Any]:
 
 
 class Writer:
+    __slots__ = (
+        "_context",
+        "_inflight",
+        "_name",
+        "_on_gone",
+        "_send",
+        "_task",
+        "batching",
+        "bytes_sent",
+        "close_timeout",
+        "eager",
+        "frames_sent",
+        "outbox",
+        "stats",
+    )
+
     def __init__(
         self,
         send: Send,
@@ -92,9 +108,16 @@ class Writer:
         """Counted here, on the hot path; `flush_counts` moves them to the app's stats."""
 
     def start(self) -> None:
-        """Start the writer task (in the connection's task, whose context it copies)."""
+        """Bind to the connection's task: sends run in a copy of its contextvars context.
+
+        The writer task itself starts only when a frame has to wait: an idle
+        connection, or one whose sends all complete at once, never needs one.
+        """
         self._context = contextvars.copy_context()
-        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    def _start_task(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._task = self._context.run(loop.create_task, self._run())
 
     def __len__(self) -> int:
         return len(self.outbox)
@@ -106,10 +129,14 @@ class Writer:
         # one frame: its writer wakes once for all of it, so it never sends eagerly.
         if self.eager and not self.batching and not outbox.queue and self._inflight is None:
             waiter = outbox.waiter
-            if waiter is not None and not waiter.done():
+            if self._task is None or (waiter is not None and not waiter.done()):
                 self._send_now(item)
                 return True
-        return outbox.push(item)
+        if not outbox.push(item):
+            return False
+        if self._task is None:
+            self._start_task()
+        return True
 
     def _send_now(self, item: WireData) -> None:
         if type(item) is str:
@@ -133,7 +160,10 @@ class Writer:
             return
         # It would wait (the client reads slowly): the writer task finishes it.
         self._inflight = (coroutine, yielded, size)
-        self.outbox.wake()
+        if self._task is None:
+            self._start_task()
+        else:
+            self.outbox.wake()
 
     async def _finish_inflight(self) -> None:
         assert self._inflight is not None
@@ -167,7 +197,10 @@ class Writer:
 
     def close(self, item: CloseItem, *, drop_pending: bool = False) -> int:
         """Queue the close after what waits (or instead of it); return the frames dropped."""
-        return self.outbox.close(item, drop_pending=drop_pending)
+        dropped = self.outbox.close(item, drop_pending=drop_pending)
+        if self._task is None:
+            self._start_task()
+        return dropped
 
     def restart(self) -> None:
         """Replace a writer that may be blocked in `send` (the client stopped reading)."""
@@ -176,7 +209,7 @@ class Writer:
         if self._inflight is not None:
             self._inflight[0].close()
             self._inflight = None
-        self._task = asyncio.get_running_loop().create_task(self._run())
+        self._start_task()
 
     def cancel(self) -> None:
         """Stop writing now (the connection sends its last words itself)."""
@@ -205,7 +238,7 @@ class Writer:
 
     async def _run(self) -> None:
         outbox = self.outbox
-        queue = outbox.queue
+        queue = outbox.items()
         send = self._send
         stats = self.stats
         loop = asyncio.get_running_loop()
