@@ -39,7 +39,11 @@ def frame(seq: int, pad: int) -> dict[str, Any]:
     }
 
 
-async def run_publisher(publish: Publish, count: int, rate: float, pad: int) -> None:
+async def run_publisher(
+    publish: Publish, count: int, rate: float, pad: int, burst: int = 1
+) -> None:
+    """`count` events at `rate` per second (0: as fast as possible), `burst` of them at a
+    time without yielding to the event loop (an engine emitting several events per step)."""
     loop = asyncio.get_running_loop()
     start = loop.time()
     for i in range(count):
@@ -48,7 +52,7 @@ async def run_publisher(publish: Publish, count: int, rate: float, pad: int) -> 
             if delay > 0:
                 await asyncio.sleep(delay)
         await publish(i + 1, pad)
-        if not rate:
+        if not rate and (i + 1) % burst == 0:
             await asyncio.sleep(0)
 
 
@@ -71,6 +75,7 @@ def control(publish: Publish) -> Callable[[Any, Any, Any], Awaitable[bool]]:
                 int(options["count"]),
                 float(options.get("rate", 0)),
                 int(options.get("pad", 150)),
+                int(options.get("burst", 1)),
             )
         )
         _tasks.add(task)
@@ -89,7 +94,12 @@ def flowwire_app() -> Any:
     import wsproto_schema as ws
     from asgi_plugin import FlowwireApp
 
-    options = json.loads(os.environ.get("BENCH_FLOWWIRE_OPTIONS", "{}"))
+    # The load clients only count frames and never answer flowwire's application pings:
+    # its heartbeat would close them after 35 s (python-socketio's pings they answer).
+    options = {
+        "heartbeat_ms": 3_600_000,
+        **json.loads(os.environ.get("BENCH_FLOWWIRE_OPTIONS", "{}")),
+    }
     broker = None
     if os.environ.get("BENCH_REDIS_URL"):
         from asgi_plugin.redis_broker import RedisBroker

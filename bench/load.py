@@ -114,10 +114,15 @@ class Load:
         common = {"host": "127.0.0.1", "port": self.server.port, "deflate": self.deflate}
         sink = client_options(app, batch=self.batch)
         probe = client_options(app, probe=True, batch=self.batch)
-        self.clients = await connect_many(
-            self.count - self.probes, path=sink.pop("path"), **common, **sink
-        )
-        self.clients += await connect_many(self.probes, path=probe.pop("path"), **common, **probe)
+        sinks = self.count - self.probes
+        chunk = sinks // (self.probes + 1)
+        # Probes spread evenly through the connection order: servers that fan out in that
+        # order would otherwise always serve them last (and a set-based one at random).
+        self.clients = []
+        for _ in range(self.probes):
+            self.clients += await connect_many(chunk, **common, **sink)
+            self.clients += await connect_many(1, **common, **probe)
+        self.clients += await connect_many(sinks - chunk * self.probes, **common, **sink)
         await self.settle()
         return self
 
@@ -132,7 +137,7 @@ class Load:
             await asyncio.sleep(quiet)
 
     async def phase(
-        self, events: int, rate: float, *, pad: int = 150, timeout: float = 120
+        self, events: int, rate: float, *, pad: int = 150, burst: int = 1, timeout: float = 120
     ) -> Phase:
         for client in self.clients:
             client.latencies_ns.clear()
@@ -142,7 +147,7 @@ class Load:
         async with httpx.AsyncClient() as http:
             response = await http.post(
                 f"http://127.0.0.1:{self.server.port}/bench/run",
-                json={"count": events, "rate": rate, "pad": pad},
+                json={"count": events, "rate": rate, "pad": pad, "burst": burst},
             )
             response.raise_for_status()
         expected = events

@@ -164,6 +164,17 @@ class Client(asyncio.Protocol):
         assert self.transport is not None
         self.transport.pause_reading()
 
+    async def thaw(self, timeout: float) -> int | None:
+        """Read again, and wait for the close the server sent meanwhile (if it did)."""
+        assert self.transport is not None
+        if not self.closed.done():
+            self.transport.resume_reading()
+            try:
+                await asyncio.wait_for(asyncio.shield(self.closed), timeout)
+            except asyncio.TimeoutError:
+                return None
+        return self.close_code or self.closed.result()
+
 
 async def connect_many(
     count: int,

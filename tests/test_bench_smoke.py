@@ -1,0 +1,101 @@
+"""Every benchmark at tiny size, so that none of them rots: `python -m bench --quick`
+in a subprocess (it pins itself to a core), then the results and the report.
+
+Not a timing test: it asserts that each benchmark ran against every contender and
+that every client received what was published, never how fast."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.timeout(320)
+
+ROOT = Path(__file__).resolve().parent.parent
+CONTENDERS = {"raw", "flowwire", "manager", "socketio", "broadcaster"}
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("bench")
+    command = [
+        sys.executable,
+        "-m",
+        "bench",
+        "--quick",
+        "--results",
+        str(out / "results"),
+        "--report",
+        str(out / "benchmarks.md"),
+        "--plots",
+        str(out / "plots"),
+    ]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return out
+
+
+def result(run: Path, name: str) -> dict:
+    return json.loads((run / "results" / f"{name}.json").read_text())
+
+
+def test_fanout_reaches_every_client_of_every_server(quick_run: Path) -> None:
+    sizes = result(quick_run, "fanout")
+    for clients, servers in sizes.items():
+        assert set(servers) == CONTENDERS
+        for server in servers.values():
+            for burst in server["bursts"]:
+                assert burst["received"] == burst["events"] * int(clients)
+                assert burst["server_cpu_s"] > 0
+            assert server["p50_ms"] > 0
+
+
+def test_codec_times_every_contender(quick_run: Path) -> None:
+    codec = result(quick_run, "codec")
+    assert set(codec["decode"]) == {"subscribe", "control", "execute"}
+    for times in [*codec["decode"].values(), *codec["encode"].values()]:
+        assert {"flowwire JSON", "flowwire MessagePack", "msgspec alone", "pydantic v2"} <= set(
+            times
+        )
+        assert all(ns > 0 for ns in times.values())
+
+
+def test_scale_memory_slow_redis_batch_ran(quick_run: Path) -> None:
+    assert [p["connections"] for p in result(quick_run, "scale")["points"]] == [10, 30]
+    memory = result(quick_run, "memory")
+    assert set(memory["deflate_off"]) == set(memory["deflate_on"]) == CONTENDERS
+    slow = result(quick_run, "slow")["results"]
+    for runs in slow.values():
+        assert runs["baseline"]["delivered"] == 1.0
+        assert runs["frozen"]["delivered"] == 1.0
+    redis = result(quick_run, "redis")
+    assert redis["redis"]["p50_ms"] > 0 and redis["memory"]["p50_ms"] > 0
+    batch = result(quick_run, "batch")["us_per_event"]
+    assert set(batch) == {"raw floor", "flowwire", "flowwire + batch"}
+
+
+def test_report_has_every_section_and_its_plots(quick_run: Path) -> None:
+    report = (quick_run / "benchmarks.md").read_text()
+    for heading in (
+        "## Targets",
+        "## 1. Codec",
+        "## 2. Fan-out",
+        "## 3. Scale",
+        "## 4. Memory",
+        "## 5. Slow consumer",
+        "## 6. Through Redis",
+        "## 7. Batch frames",
+        "## Machine and versions",
+        "## Reproduce",
+        "`--quick` run",
+    ):
+        assert heading in report
+    assert "not run" not in report
+    for image in ("codec-decode", "fanout-cpu", "scale", "memory", "slow"):
+        png = quick_run / "plots" / f"{image}.png"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert f"plots/{image}.png" in report
