@@ -204,11 +204,7 @@ class Writer:
 
     def restart(self) -> None:
         """Replace a writer that may be blocked in `send` (the client stopped reading)."""
-        if self._task is not None and not self._task.done():
-            self._task.cancel()
-        if self._inflight is not None:
-            self._inflight[0].close()
-            self._inflight = None
+        self.cancel()
         self._start_task()
 
     def cancel(self) -> None:

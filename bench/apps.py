@@ -87,6 +87,17 @@ def control(publish: Publish) -> Callable[[Any, Any, Any], Awaitable[bool]]:
     return handle
 
 
+def with_control(publish: Publish, asgi: Any) -> Any:
+    """`asgi`, with `POST /bench/run` publishing through `publish` in front of it."""
+    handle = control(publish)
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        if not await handle(scope, receive, send):
+            await asgi(scope, receive, send)
+
+    return app
+
+
 # -- flowwire ---------------------------------------------------------------------------
 
 
@@ -114,13 +125,7 @@ def flowwire_app() -> Any:
         )
         await flowwire.publish(event)
 
-    handle = control(publish)
-
-    async def app(scope: Any, receive: Any, send: Any) -> None:
-        if not await handle(scope, receive, send):
-            await flowwire(scope, receive, send)
-
-    return app
+    return with_control(publish, flowwire)
 
 
 # -- the floor: a raw ASGI loop awaiting send of one pre-encoded str per socket ------------
@@ -191,13 +196,7 @@ def manager_app() -> Any:
         await manager.broadcast(frame(seq, pad))
 
     starlette = Starlette(routes=[WebSocketRoute("/ws", endpoint)])
-    handle = control(publish)
-
-    async def app(scope: Any, receive: Any, send: Any) -> None:
-        if not await handle(scope, receive, send):
-            await starlette(scope, receive, send)
-
-    return app
+    return with_control(publish, starlette)
 
 
 # -- python-socketio: ASGIApp, emit to a room ------------------------------------------
@@ -216,13 +215,7 @@ def socketio_app() -> Any:
         await sio.emit("update", frame(seq, pad), room=TOPIC)
 
     asgi = socketio.ASGIApp(sio)
-    handle = control(publish)
-
-    async def app(scope: Any, receive: Any, send: Any) -> None:
-        if not await handle(scope, receive, send):
-            await asgi(scope, receive, send)
-
-    return app
+    return with_control(publish, asgi)
 
 
 # -- encode/broadcaster with Starlette ----------------------------------------------------
@@ -264,13 +257,7 @@ def broadcaster_app() -> Any:
         await broadcast.disconnect()
 
     starlette = Starlette(routes=[WebSocketRoute("/ws", endpoint)], lifespan=lifespan)
-    handle = control(publish)
-
-    async def app(scope: Any, receive: Any, send: Any) -> None:
-        if not await handle(scope, receive, send):
-            await starlette(scope, receive, send)
-
-    return app
+    return with_control(publish, starlette)
 
 
 FACTORIES = {

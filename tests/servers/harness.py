@@ -25,15 +25,9 @@ from websockets.asyncio.client import ClientConnection
 
 from tests.conftest import ROOT
 from tests.plugin.clients import check
+from tests.redis_server import free_port
 
 SERVERS = ["uvicorn-sansio", "uvicorn-wsproto", "hypercorn"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class ServerProcess:
