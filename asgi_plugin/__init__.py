@@ -4,27 +4,39 @@ See docs/mounting.md for the recipe of each framework; the core of all of them:
 
 >>> flowwire = FlowwireApp(api_key="…")      # doctest: +SKIP
 >>> await flowwire.publish(event)            # doctest: +SKIP
+
+The package is layered (docs/architecture.md): `core` (sans-I/O) ← `brokers`
+and `engine` ← `transport` (ASGI) ← `demo`. These names are its public API;
+`flowwire` re-exports them next to the protocol's.
 """
 
 from __future__ import annotations
 
-from .app import FlowwireApp
-from .broker import Broker, BrokerUnavailable, StreamPosition, default_topic
-from .handlers import CommandContext, CommandHandler
-from .handshake import Handshake
-from .hooks import AuthenticateHook, AuthorizeHook, Principal, TokenHook
-from .materializer import ExecutionState, Materializer
-from .memory import MemoryBroker
-from .middleware import FlowwireMiddleware
-from .options import Options
-from .reporter import Reporter, SyncReporter
-from .runner import DagRunner, NodeContext
-from .session import Session, SessionLimits
+from typing import TYPE_CHECKING, Any
+
+from .brokers.base import Broker, BrokerSink, BrokerUnavailable, StreamPosition
+from .brokers.memory import MemoryBroker
+from .core.materializer import ExecutionState, Materializer
+from .core.session import Session, SessionLimits
+from .core.topics import default_topic
+from .engine.context import NodeContext
+from .engine.handlers import CommandContext, CommandHandler
+from .engine.reporter import Publisher, Reporter, SyncReporter
+from .engine.runner import DagRunner
+from .transport.app import FlowwireApp
+from .transport.handshake import Handshake
+from .transport.hooks import AuthenticateHook, AuthorizeHook, Principal, TokenHook
+from .transport.middleware import FlowwireMiddleware
+from .transport.options import OptionArgs, Options
+
+if TYPE_CHECKING:
+    from .brokers.redis_broker import RedisBroker
 
 __all__ = [
     "AuthenticateHook",
     "AuthorizeHook",
     "Broker",
+    "BrokerSink",
     "BrokerUnavailable",
     "CommandContext",
     "CommandHandler",
@@ -36,8 +48,11 @@ __all__ = [
     "Materializer",
     "MemoryBroker",
     "NodeContext",
+    "OptionArgs",
     "Options",
     "Principal",
+    "Publisher",
+    "RedisBroker",
     "Reporter",
     "Session",
     "SessionLimits",
@@ -46,3 +61,12 @@ __all__ = [
     "TokenHook",
     "default_topic",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # The Redis broker loads on first use: its module is only needed with the `redis` extra.
+    if name == "RedisBroker":
+        from .brokers.redis_broker import RedisBroker
+
+        return RedisBroker
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -113,7 +113,7 @@ def flowwire_app() -> Any:
     }
     broker = None
     if os.environ.get("BENCH_REDIS_URL"):
-        from asgi_plugin.redis_broker import RedisBroker
+        from flowwire import RedisBroker
 
         broker = RedisBroker(os.environ["BENCH_REDIS_URL"], prefix=f"bench{os.getpid()}")
     flowwire = FlowwireApp(broker=broker, drain_on_signals=False, **options)

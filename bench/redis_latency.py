@@ -14,7 +14,7 @@ from bench.server import BenchServer
 def redis_server(directory: Path) -> Any:
     from tests.redis_server import RedisServer
 
-    return RedisServer(directory).start()
+    return RedisServer(directory, tcp=True).start()  # the network path, as deployed
 
 
 async def run(

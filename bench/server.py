@@ -4,23 +4,16 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
+import tempfile
 from pathlib import Path
 
 from bench.procstat import Sample, sample
+from tests.processes import ChildProcess, environ, listening_socket, wait_for_http
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVER_CORE, CLIENT_CORE = 0, 1
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def pinned() -> bool:
@@ -29,28 +22,33 @@ def pinned() -> bool:
 
 
 class BenchServer:
-    """uvicorn (websockets-sansio, uvloop) serving `bench.apps` for one app kind."""
+    """uvicorn (websockets-sansio, uvloop) serving `bench.apps` for one app kind, on a
+    listening socket this process holds (tests/processes.py: no port is raced)."""
 
     def __init__(
         self, app: str, *, deflate: bool = False, env: dict[str, str] | None = None
     ) -> None:
         self.app = app
-        self.port = free_port()
+        self.socket = listening_socket()
+        self.port: int = self.socket.getsockname()[1]
         self.deflate = deflate
-        self.env = {**os.environ, "PYTHONPATH": str(ROOT), "BENCH_APP": app, **(env or {})}
-        self.process: subprocess.Popen[bytes] | None = None
+        self.env = environ(PYTHONPATH=str(ROOT), BENCH_APP=app, **(env or {}))
+        self.child: ChildProcess | None = None
+
+    @property
+    def process(self) -> subprocess.Popen[bytes] | None:
+        return self.child.process if self.child is not None else None
 
     def start(self, timeout: float = 30) -> BenchServer:
+        fd = self.socket.fileno()
         command = [
             sys.executable,
             "-m",
             "uvicorn",
             "bench.apps:create",
             "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(self.port),
+            "--fd",
+            str(fd),
             "--ws",
             "websockets-sansio",
             "--ws-per-message-deflate",
@@ -61,34 +59,19 @@ class BenchServer:
         ]
         if pinned():
             command = ["taskset", "-c", str(SERVER_CORE), *command]
-        self.process = subprocess.Popen(
-            command, cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-        )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(
-                    f"{self.app} server exited: {self.process.stderr.read().decode() if self.process.stderr else ''}"
-                )
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return self
-            except OSError:
-                time.sleep(0.05)
-        raise TimeoutError(f"{self.app} server did not start")
+        log = Path(tempfile.mkdtemp(prefix="fw-bench-")) / f"{self.app}.log"
+        self.child = ChildProcess(command, log, cwd=ROOT, env=self.env, pass_fds=[fd]).start()
+        wait_for_http(self.child, ("127.0.0.1", self.port), "/", timeout)
+        return self
 
     def sample(self) -> Sample:
         assert self.process is not None
         return sample(self.process.pid)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        if self.child is not None:
+            self.child.stop(signal.SIGINT, timeout=5)
+        self.socket.close()
 
     def __enter__(self) -> BenchServer:
         return self.start()

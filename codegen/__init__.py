@@ -6,10 +6,11 @@ From a checkout this package is `codegen` (`python -m codegen`); installed, it i
 
 from __future__ import annotations
 
+from wsproto_schema.asyncapi import asyncapi_document
+from wsproto_schema.catalog import Catalog
+from wsproto_schema.json_schema import bundle_schema, direction_schema
+
 from .artifacts import ARTIFACTS, check, render, write
-from .asyncapi import asyncapi_document
-from .catalog import Catalog
-from .json_schema import bundle_schema, direction_schema
 from .typescript import typescript_module
 
 __all__ = [

@@ -9,10 +9,10 @@ from types import ModuleType
 from typing import Any
 
 from wsproto_schema import FrameRegistry, registry
+from wsproto_schema.asyncapi import asyncapi_document
+from wsproto_schema.catalog import Catalog
+from wsproto_schema.json_schema import bundle_schema, direction_schema
 
-from .asyncapi import asyncapi_document
-from .catalog import Catalog
-from .json_schema import bundle_schema, direction_schema
 from .typescript import typescript_module
 
 __all__ = ["ARTIFACTS", "check", "render", "write"]

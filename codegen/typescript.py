@@ -8,8 +8,7 @@ import json
 from msgspec import inspect as mi
 
 from wsproto_schema import PROTOCOL_VERSION, SUBPROTOCOLS, CloseCode
-
-from .catalog import Catalog, StructInfo, tag_of, unwrap
+from wsproto_schema.catalog import Catalog, StructInfo, tag_of, unwrap
 
 __all__ = ["typescript_module"]
 

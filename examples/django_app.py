@@ -17,7 +17,7 @@ from django.core.asgi import get_asgi_application
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
 
-from asgi_plugin import FlowwireMiddleware
+from flowwire import FlowwireMiddleware
 
 settings.configure(
     SECRET_KEY=os.environ.get("DJANGO_SECRET_KEY", "change-me"),

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route, WebSocketRoute
 
-from asgi_plugin import FlowwireApp, Reporter
+from flowwire import FlowwireApp, Reporter
 
 flowwire = FlowwireApp()
 STEPS = {"extract": 0.2, "transform": 0.3, "load": 0.1}

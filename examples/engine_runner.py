@@ -15,9 +15,7 @@ import msgspec
 from starlette.applications import Starlette
 from starlette.routing import Mount, WebSocketRoute
 
-from asgi_plugin import FlowwireApp
-from asgi_plugin.runner import DagRunner, NodeContext
-from wsproto_schema import JsonValue
+from flowwire import DagRunner, FlowwireApp, JsonValue, NodeContext
 
 runner = DagRunner()
 

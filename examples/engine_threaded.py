@@ -17,12 +17,11 @@ import time
 from starlette.applications import Starlette
 from starlette.routing import Mount, WebSocketRoute
 
-import wsproto_schema as ws
-from asgi_plugin import CommandContext, FlowwireApp, SyncReporter
-from wsproto_schema import ErrorCode, ProtocolError
+import flowwire as fw
+from flowwire import CommandContext, ErrorCode, FlowwireApp, ProtocolError, SyncReporter
 
 
-def legacy_engine(spec: ws.WorkflowSpec, report: SyncReporter, stop: threading.Event) -> None:
+def legacy_engine(spec: fw.WorkflowSpec, report: SyncReporter, stop: threading.Event) -> None:
     """Runs the nodes one after the other, in declaration order, blocking."""
     report.started([node.id for node in spec.nodes], [(e.source, e.target) for e in spec.edges])
     for node in spec.nodes:
@@ -45,7 +44,7 @@ class ThreadedEngine:
     def __init__(self) -> None:
         self.runs: dict[str, tuple[threading.Event, asyncio.Future[None]]] = {}
 
-    async def on_execute(self, command: ws.Execute, context: CommandContext) -> ws.ExecuteResult:
+    async def on_execute(self, command: fw.Execute, context: CommandContext) -> fw.ExecuteResult:
         execution_id = secrets.token_hex(4)
         report = context.app.reporter(command.workflow.id, execution_id)
         stop = threading.Event()
@@ -53,9 +52,9 @@ class ThreadedEngine:
             asyncio.to_thread(legacy_engine, command.workflow, report.sync, stop)
         )
         self.runs[execution_id] = (stop, done)
-        return ws.ExecuteResult(execution_id=execution_id, topic=report.topic)
+        return fw.ExecuteResult(execution_id=execution_id, topic=report.topic)
 
-    async def on_control(self, command: ws.Control, context: CommandContext) -> ws.ControlResult:
+    async def on_control(self, command: fw.Control, context: CommandContext) -> fw.ControlResult:
         if command.execution_id not in self.runs:
             raise ProtocolError(ErrorCode.NOT_FOUND, f"no execution {command.execution_id!r}")
         stop, done = self.runs[command.execution_id]
@@ -65,9 +64,9 @@ class ThreadedEngine:
             raise ProtocolError(ErrorCode.CONFLICT, "the execution has finished")
         stop.set()
         await done
-        return ws.ControlResult(status="stopped")
+        return fw.ControlResult(status="stopped")
 
-    async def on_input(self, command: ws.Input, context: CommandContext) -> ws.InputResult:
+    async def on_input(self, command: fw.Input, context: CommandContext) -> fw.InputResult:
         raise ProtocolError(ErrorCode.CONFLICT, "this engine never asks for input")
 
 

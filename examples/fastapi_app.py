@@ -13,7 +13,7 @@ import os
 from fastapi import FastAPI
 from starlette.routing import WebSocketRoute
 
-from asgi_plugin import FlowwireApp
+from flowwire import FlowwireApp
 
 flowwire = FlowwireApp(api_key=os.environ.get("FLOWWIRE_API_KEY", "change-me"))
 

@@ -13,7 +13,7 @@ import os
 from litestar import Litestar, asgi, get
 from litestar.types import Receive, Scope, Send
 
-from asgi_plugin import FlowwireApp
+from flowwire import FlowwireApp
 
 flowwire = FlowwireApp(api_key=os.environ.get("FLOWWIRE_API_KEY", "change-me"))
 

@@ -1,20 +1,30 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 from jsonschema import Draft202012Validator
 
 from tests.redis_server import RedisServer
+from tests.tools import in_ci
 from wsproto_schema.contract import Contract
 
 pytest_plugins = ["pytester"]
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMAS = ROOT / "schemas"
+
+# Property tests: the full count, in a fixed order, in CI; fewer examples on a laptop.
+# HYPOTHESIS_PROFILE=ci (or dev) picks one explicitly.
+_PROPERTIES = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
+settings.register_profile("ci", max_examples=300, derandomize=True, **_PROPERTIES)  # type: ignore[arg-type]
+settings.register_profile("dev", max_examples=40, **_PROPERTIES)  # type: ignore[arg-type]
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if in_ci() else "dev"))
 
 
 def load_schema(name: str) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.timeout(320)
+pytestmark = [pytest.mark.timeout(320), pytest.mark.slow, pytest.mark.redis]
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTENDERS = {"raw", "flowwire", "manager", "socketio", "broadcaster"}

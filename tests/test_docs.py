@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import wsproto_schema as ws
+from tests import tools
 from tests.conftest import ROOT, SCHEMAS
 from wsproto_schema.contract import Contract
 
@@ -37,11 +38,10 @@ def test_protocol_doc_shows_every_frame_type() -> None:
     assert every <= shown, f"no example of {sorted(every - shown)}"
 
 
+@pytest.mark.node
 def test_protocol_doc_typescript_compiles(tmp_path: Path) -> None:
     """The doc's browser client and snippets compile against the generated types."""
-    tsc = ROOT / "node_modules" / ".bin" / "tsc"
-    if not tsc.exists():
-        pytest.fail("node_modules is missing: run `npm ci` (the test script does)")
+    tsc = tools.node_tool("tsc")
     (tmp_path / "generated").mkdir()
     shutil.copy(SCHEMAS / "flowwire.ts", tmp_path / "generated" / "flowwire.ts")
     files = []
@@ -82,3 +82,26 @@ def test_every_example_file_is_shown_verbatim_in_the_docs() -> None:
     assert len(examples) >= 8
     for example in examples:
         assert example.read_text() in shown, f"no doc shows the current {example.name}"
+
+
+def test_the_options_table_lists_every_option_with_its_default() -> None:
+    """docs/mounting.md's table and `Options` (with `OptionArgs`, its typed twin) agree."""
+    import dataclasses
+    import typing
+
+    from asgi_plugin.transport.options import OptionArgs, Options
+
+    text = (ROOT / "docs" / "mounting.md").read_text()
+    table = text.split("## Options", 1)[1]
+    rows = {
+        cells[0].strip("` "): cells[1].strip("` ")
+        for line in table.splitlines()
+        if line.startswith("| `") and (cells := [c.strip() for c in line.strip("|").split("|")])
+    }
+    fields = {f.name: f.default for f in dataclasses.fields(Options)}
+    assert set(rows) == set(fields)
+    for name, default in fields.items():
+        if name != "server_name":
+            assert rows[name] == repr(default), name
+    hints = typing.get_type_hints(Options)
+    assert typing.get_type_hints(OptionArgs) == hints, "OptionArgs mirrors Options, type by type"

@@ -10,7 +10,7 @@ from types import ModuleType
 
 import pytest
 
-PACKAGES = ["wsproto_schema", "asgi_plugin", "flowwire_codegen"]
+PACKAGES = ["flowwire", "wsproto_schema", "asgi_plugin", "flowwire_codegen"]
 
 WSPROTO_SCHEMA = {
     # protocol constants and codes
@@ -115,10 +115,13 @@ ASGI_PLUGIN = {
     "FlowwireApp",
     "FlowwireMiddleware",
     "Options",
+    "OptionArgs",
     # brokers and execution state
     "Broker",
+    "BrokerSink",
     "BrokerUnavailable",
     "MemoryBroker",
+    "RedisBroker",
     "StreamPosition",
     "default_topic",
     "Materializer",
@@ -132,6 +135,7 @@ ASGI_PLUGIN = {
     "Session",
     "SessionLimits",
     # the engine side
+    "Publisher",
     "Reporter",
     "SyncReporter",
     "CommandHandler",
@@ -140,6 +144,7 @@ ASGI_PLUGIN = {
     "NodeContext",
 }
 EXPECTED = {
+    "flowwire": WSPROTO_SCHEMA | ASGI_PLUGIN,
     "wsproto_schema": WSPROTO_SCHEMA,
     "flowwire_codegen": CODEGEN,
     "asgi_plugin": ASGI_PLUGIN,
@@ -149,7 +154,7 @@ EXPECTED = {
 def modules(package: str) -> list[ModuleType]:
     root = importlib.import_module(package)
     found = [root]
-    for info in pkgutil.iter_modules(root.__path__, prefix=f"{package}."):
+    for info in pkgutil.walk_packages(root.__path__, prefix=f"{package}."):
         if info.name.endswith("__main__"):
             continue
         found.append(importlib.import_module(info.name))
@@ -175,3 +180,29 @@ def test_package_exports_exactly(package: str) -> None:
 def test_ships_py_typed(package: str) -> None:
     root = importlib.import_module(package)
     assert (Path(root.__path__[0]) / "py.typed").exists()
+
+
+def test_the_front_door_is_the_same_objects() -> None:
+    """`flowwire` re-exports; it never wraps or copies (one class, one isinstance)."""
+    import asgi_plugin
+    import flowwire
+    import wsproto_schema
+
+    for name in WSPROTO_SCHEMA:
+        assert getattr(flowwire, name) is getattr(wsproto_schema, name), name
+    for name in ASGI_PLUGIN:
+        assert getattr(flowwire, name) is getattr(asgi_plugin, name), name
+
+
+def test_the_front_door_loads_no_server_code_until_asked() -> None:
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, flowwire; before = 'asgi_plugin' in sys.modules; "
+        "flowwire.FlowwireApp; print(before, 'asgi_plugin' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.split() == ["False", "True"]

@@ -100,7 +100,8 @@ class Contract:
         cls, frames: FrameRegistry = registry, modules: Iterable[ModuleType] = ()
     ) -> Contract:
         """Schemas generated now from the Structs, including registered app events."""
-        from flowwire_codegen import Catalog, direction_schema
+        from .catalog import Catalog
+        from .json_schema import direction_schema
 
         catalog = Catalog.build(frames, modules)
         return cls(

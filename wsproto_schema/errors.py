@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
+from typing import Any
 
 import msgspec
 
@@ -49,6 +50,30 @@ class ProtocolError(Exception):
             message=self.message,
             path=self.path,
             retry_after_ms=self.retry_after_ms,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The error's wire fields (`code`, `message`, and `path`, `retry_after_ms` when set):
+        the body of an HTTP error (`{"error": …}`) and of a forwarded command's failure."""
+        data: dict[str, Any] = {"code": self.code.value, "message": self.message}
+        if self.path is not None:
+            data["path"] = self.path
+        if self.retry_after_ms is not None:
+            data["retry_after_ms"] = self.retry_after_ms
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ProtocolError:
+        """The error `to_dict` described (an unknown code becomes `internal`)."""
+        try:
+            code = ErrorCode(data.get("code"))
+        except ValueError:
+            code = ErrorCode.INTERNAL
+        return cls(
+            code,
+            str(data.get("message", "")),
+            path=data.get("path"),
+            retry_after_ms=data.get("retry_after_ms"),
         )
 
     def __repr__(self) -> str:

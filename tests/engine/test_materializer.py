@@ -117,7 +117,7 @@ def test_streaming_events_leave_the_state_alone() -> None:
 
 
 def test_retention_keeps_live_runs_and_the_latest_finished() -> None:
-    m = Materializer(keep_finished=2)
+    m = Materializer(finished_snapshots=2)
     done = ws.ExecutionCompleted(
         **{**COMMON, "execution_id": "?"},
         duration_ms=1,

@@ -168,7 +168,7 @@ async def test_reporter_driven_from_a_plain_thread() -> None:
 async def test_sync_twin_refuses_the_event_loop_and_a_stopped_app() -> None:
     app = FlowwireApp()
     with pytest.raises(RuntimeError, match="not running yet"):
-        app.reporter("wf", "x").sync.log("too early")
+        await asyncio.to_thread(app.reporter("wf", "x").sync.log, "too early")
     await app.start()
     with pytest.raises(RuntimeError, match=r"`\.sync` is for threads"):
         app.reporter("wf", "x").sync.log("on the loop")

@@ -10,8 +10,8 @@ import pytest
 
 import wsproto_schema as ws
 from asgi_plugin import FlowwireApp
-from asgi_plugin.runner import DagRunner, NodeContext
-from asgi_plugin.samples import SAMPLES, demo_runner
+from asgi_plugin.demo.samples import SAMPLES, demo_runner
+from flowwire import DagRunner, NodeContext
 from tests.plugin.clients import AsgiClient
 
 TERMINAL = ("execution.completed", "execution.failed", "execution.stopped")

@@ -61,7 +61,7 @@ async def test_a_lone_frame_is_not_wrapped() -> None:
 
 def test_python_clients_unpack_batches() -> None:
     codec = ws.JsonCodec()
-    from asgi_plugin.writer import batch
+    from asgi_plugin.transport.writer import batch
 
     wire = batch(
         [codec.encode(ws.Ping(ts=1)), '{"type":"from.the.future"}', codec.encode(ws.Pong())]

@@ -219,5 +219,8 @@ async def test_unknown_option_is_a_type_error() -> None:
         FlowwireApp(heartbeat=5)
     with pytest.raises(ValueError, match="max_queued_frames must be positive"):
         FlowwireApp(max_queued_frames=0)
-    with pytest.raises(TypeError, match="list of origins"):
+    with pytest.raises(
+        TypeError,
+        match=r"a list of str, or None, got 'https://a.example' \(a list, not one string\)",
+    ):
         FlowwireApp(allowed_origins="https://a.example")

@@ -75,7 +75,7 @@ async def test_lifespan_reaches_the_wrapped_app_and_flowwire() -> None:
         {"type": "lifespan.shutdown.complete"},
     ]
     assert inner.seen == ["lifespan.startup", "lifespan.shutdown"]
-    assert app.flowwire._started is not None and app.flowwire._stopped
+    assert app.flowwire.runtime.started and app.flowwire.runtime.stopped
 
 
 async def test_lifespan_works_when_the_wrapped_app_refuses_it() -> None:
@@ -84,4 +84,4 @@ async def test_lifespan_works_when_the_wrapped_app_refuses_it() -> None:
         {"type": "lifespan.startup.complete"},
         {"type": "lifespan.shutdown.complete"},
     ]
-    assert app.flowwire._stopped
+    assert app.flowwire.runtime.stopped

@@ -6,16 +6,17 @@ import msgspec
 import pytest
 
 import wsproto_schema as ws
-from asgi_plugin.session import (
+from asgi_plugin.core.actions import (
     AuthenticateRequest,
     Close,
     CommandRequest,
+    Leave,
     Send,
-    Session,
-    SessionLimits,
+    SendEncoded,
     SubscribeRequest,
-    UnsubscribeRequest,
 )
+from asgi_plugin.core.catchup import CatchUp
+from asgi_plugin.core.session import Session, SessionLimits
 from wsproto_schema import CloseCode, ErrorCode
 
 T0 = 1_000.0
@@ -58,8 +59,8 @@ def test_subscribe_round_trip_records_state() -> None:
     [request] = s.receive(cmd(type="subscribe", ref="s1", topics=["a", "b", "a", "w:*"]), T0)
     assert request == SubscribeRequest("s1", ("a", "b", "w:*"), {}, True, 3)
     assert s.subscriptions == set()
-    positions = {t: ws.TopicPosition(epoch="e", seq=4, recovered=False) for t in request.topics}
-    [reply] = frames(s.subscribed(request, positions))
+    position = ws.TopicPosition(epoch="e", seq=4, recovered=False)
+    [reply] = frames(s.subscribed(request, {t: CatchUp(position) for t in request.topics}))
     assert reply == ws.Reply(
         ref="s1",
         data={
@@ -69,7 +70,7 @@ def test_subscribe_round_trip_records_state() -> None:
     assert s.subscriptions == {"a", "b", "w:*"}
     actions = s.receive(cmd(type="unsubscribe", ref="u1", topics=["a", "zzz"]), T0)
     assert actions == [
-        UnsubscribeRequest("u1", ("a",)),
+        Leave(("a",)),
         Send(ws.Reply(ref="u1", data={"topics": ["a"]})),
     ]
     assert s.subscriptions == {"b", "w:*"}
@@ -99,9 +100,8 @@ def test_subscription_limit_counts_pending_requests() -> None:
     error = only_error(s.receive(cmd(type="subscribe", ref="s2", topics=["c", "d"]), T0))
     assert error.code is ErrorCode.FORBIDDEN
     assert "at most 3 subscriptions" in error.message
-    s.subscribed(
-        first, {t: ws.TopicPosition(epoch="", seq=0, recovered=False) for t in first.topics}
-    )
+    empty = CatchUp(ws.TopicPosition(epoch="", seq=0, recovered=False))
+    s.subscribed(first, dict.fromkeys(first.topics, empty))
     [ok] = s.receive(cmd(type="subscribe", topics=["a", "c"]), T0)  # `a` is not new
     assert ok.reserved == 1
     s.fail(ok, ws.ProtocolError(ErrorCode.FORBIDDEN, "no"))
@@ -140,7 +140,7 @@ def test_pings_and_pongs() -> None:
 
 
 def test_heartbeat_pings_then_times_out() -> None:
-    s = session(heartbeat=10, heartbeat_timeout=5)
+    s = session(heartbeat_ms=10_000, heartbeat_timeout_ms=5_000)
     assert s.next_deadline() == T0 + 10
     assert s.on_timer(T0 + 9.9) == []
     assert frames(s.on_timer(T0 + 10)) == [ws.Ping(ts=int((T0 + 10) * 1000))]
@@ -158,12 +158,12 @@ def test_first_message_auth() -> None:
         connection_id="c",
         now=T0,
         authenticated=False,
-        limits=SessionLimits(auth_timeout=3),
+        limits=SessionLimits(auth_timeout_ms=3000),
     )
     assert s.next_deadline() == T0 + 3
     [request] = s.receive(cmd(type="auth", ref="a1", token="t"), T0)
     assert request == AuthenticateRequest("a1", "t")
-    [reply] = frames(s.succeed("a1", ws.AuthResult(principal={"user": "ada"})))
+    [reply] = frames(s.succeed(request, ws.AuthResult(principal={"user": "ada"})))
     assert reply == ws.Reply(ref="a1", data={"principal": {"user": "ada"}})
     assert s.authenticated and s.next_deadline() == T0 + 25
 
@@ -186,7 +186,7 @@ def test_bad_token_and_auth_timeout_close_4001() -> None:
         connection_id="c",
         now=T0,
         authenticated=False,
-        limits=SessionLimits(auth_timeout=2),
+        limits=SessionLimits(auth_timeout_ms=2000),
     )
     assert late.on_timer(T0 + 2) == [Close(CloseCode.UNAUTHORIZED, "authentication timed out")]
 
@@ -225,3 +225,114 @@ def test_msgpack_session() -> None:
     error = only_error(s.receive(b"\xc1", T0))
     assert error.code is ErrorCode.INVALID_JSON
     assert only_error(s.receive('{"type":"ping"}', T0)).code is ErrorCode.INVALID_FRAME
+
+
+def node_event(seq: int, execution_id: str = "x", topic: str = "a") -> ws.NodeStatus:
+    return ws.NodeStatus(
+        topic=topic,
+        seq=seq,
+        workflow_id="w",
+        execution_id=execution_id,
+        node_id="n",
+        status="running",
+    )
+
+
+def test_live_events_wait_behind_the_replay_each_seq_once() -> None:
+    s = session()
+    [request] = s.receive(
+        cmd(type="subscribe", ref="s", topics=["a"], since={"a": {"seq": 2, "epoch": "e"}}), T0
+    )
+    s.hold(request.topics)
+    # Live events arrive while the broker reads the replay: 4 and 5 overlap it, 6 does not.
+    for seq in (4, 5, 6):
+        assert s.held(node_event(seq), f"live-{seq}")
+    assert not s.held(node_event(1, topic="other"), "not ours")
+    replay = [node_event(3), node_event(4), node_event(5)]
+    catch_up = CatchUp(ws.TopicPosition(epoch="e", seq=5, recovered=True), replay)
+    actions = s.subscribed(request, {"a": catch_up})
+    assert actions[1:] == [Send(replay[0]), Send(replay[1]), Send(replay[2]), SendEncoded("live-6")]
+    assert s.holding is None and not s.held(node_event(7), "after")
+
+
+def test_held_events_already_in_a_snapshot_are_not_sent_again() -> None:
+    s = session()
+    [request] = s.receive(cmd(type="subscribe", topics=["w:*"]), T0)
+    s.hold(request.topics)
+    s.held(node_event(3, "x", topic="w:1"), "x-3")  # folded into x's snapshot below
+    s.held(node_event(4, "y", topic="w:2"), "y-4")  # another execution: sent
+    s.held(node_event(5, "x", topic="w:1"), "x-5")  # after the snapshot: sent
+    snapshot = ws.ExecutionSnapshot(
+        topic="w:1",
+        workflow_id="w",
+        execution_id="x",
+        ts=1,
+        status="running",
+        nodes={},
+        progress=ws.ProgressSnapshot(completed=0, total=1, percent=0.0, running=[]),
+        last_seq=3,
+    )
+    catch_up = CatchUp(ws.TopicPosition(epoch="", seq=0, recovered=False), (), [snapshot])
+    actions = s.subscribed(request, {"w:*": catch_up})
+    assert actions[1:] == [Send(snapshot), SendEncoded("y-4"), SendEncoded("x-5")]
+
+
+def test_a_failed_subscribe_leaves_only_new_topics() -> None:
+    s = session()
+    [first] = s.receive(cmd(type="subscribe", topics=["a"]), T0)
+    s.subscribed(first, {"a": CatchUp(ws.TopicPosition(epoch="e", seq=0, recovered=True))})
+    [request] = s.receive(cmd(type="subscribe", ref="s2", topics=["a", "b"]), T0)
+    s.hold(request.topics)
+    actions = s.fail(request, ws.ProtocolError(ErrorCode.INTERNAL, "broker down"))
+    assert actions[0] == Leave(("b",))
+    assert only_error(actions[1:]).code is ErrorCode.INTERNAL
+    assert s.subscriptions == {"a"} and s.holding is None
+
+
+def test_forbidden_topic_names_its_path() -> None:
+    s = session()
+    [request] = s.receive(cmd(type="subscribe", ref="s", topics=["a", "secret"]), T0)
+    actions = s.forbid(request, 1)
+    assert actions[0] == Leave(("a", "secret"))
+    error = only_error(actions[1:])
+    assert (error.code, error.path, error.ref) == (ErrorCode.FORBIDDEN, "$.topics[1]", "s")
+
+
+def test_execute_that_subscribes_counts_against_the_limit() -> None:
+    s = session(max_subscriptions=1)
+    workflow = {"id": "etl", "nodes": [{"id": "a", "kind": "sleep"}]}
+    [request] = s.receive(cmd(type="execute", ref="x1", workflow=workflow), T0)
+    assert isinstance(request, CommandRequest) and request.topic == "workflow:etl"
+    # While the handler starts the run, the reserved slot is taken.
+    error = only_error(s.receive(cmd(type="subscribe", ref="s", topics=["b"]), T0))
+    assert error.code is ErrorCode.FORBIDDEN
+    s.hold(("workflow:etl",))
+    first = ws.NodeStatus(
+        topic="workflow:etl",
+        seq=1,
+        workflow_id="etl",
+        execution_id="r",
+        node_id="a",
+        status="running",
+    )
+    assert s.held(first, "first-event")
+    actions = s.succeed(request, ws.ExecuteResult(execution_id="r", topic="workflow:etl"))
+    assert isinstance(actions[0], Send) and isinstance(actions[0].frame, ws.Reply)
+    assert actions[1:] == [SendEncoded("first-event")], "the reply comes before the first event"
+    assert s.subscriptions == {"workflow:etl"}
+    limited = only_error(
+        s.receive(cmd(type="execute", ref="x2", workflow={**workflow, "id": "other"}), T0)
+    )
+    assert limited.code is ErrorCode.FORBIDDEN
+    assert "at most 1 subscriptions" in limited.message
+
+
+def test_a_failed_execute_leaves_the_topic_it_was_about_to_join() -> None:
+    s = session()
+    workflow = {"id": "etl", "nodes": [{"id": "a", "kind": "sleep"}]}
+    [request] = s.receive(cmd(type="execute", ref="x1", workflow=workflow), T0)
+    s.hold(("workflow:etl",))
+    actions = s.fail(request, ws.ProtocolError(ErrorCode.INVALID_WORKFLOW, "bad"))
+    assert actions[0] == Leave(("workflow:etl",))
+    assert only_error(actions[1:]).code is ErrorCode.INVALID_WORKFLOW
+    assert s.subscriptions == set()

@@ -14,9 +14,8 @@ import pytest
 
 import flowwire_codegen as codegen
 import wsproto_schema as ws
+from tests import tools
 from tests.conftest import ROOT, SCHEMAS
-
-NODE_BIN = ROOT / "node_modules" / ".bin"
 
 
 def run(
@@ -30,13 +29,6 @@ def run(
         timeout=120,
         env={**os.environ, **(env or {})},
     )
-
-
-def node_tool(name: str) -> str:
-    path = NODE_BIN / name
-    if not path.exists():
-        pytest.fail(f"{path} is missing: run `npm ci` (the test script does)")
-    return str(path)
 
 
 def test_committed_schemas_are_current() -> None:
@@ -109,6 +101,7 @@ def test_app_events_appear_in_json_schema(app_schemas: Path) -> None:
     assert run(sys.executable, "-m", "codegen", "--check").returncode == 0
 
 
+@pytest.mark.node
 def test_app_events_appear_in_typescript(app_schemas: Path, tmp_path: Path) -> None:
     ts = (app_schemas / "flowwire.ts").read_text()
     assert 'export type SessionStatus = "running" | "completed" | "failed" | "paused";' in ts
@@ -123,7 +116,7 @@ def test_app_events_appear_in_typescript(app_schemas: Path, tmp_path: Path) -> N
     )
     shutil.copy(app_schemas / "flowwire.ts", tmp_path / "flowwire.ts")
     result = run(
-        node_tool("tsc"),
+        tools.node_tool("tsc"),
         "--strict",
         "--noEmit",
         "--target",
@@ -137,11 +130,13 @@ def test_app_events_appear_in_typescript(app_schemas: Path, tmp_path: Path) -> N
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.node
 def test_typescript_compiles_strict() -> None:
-    result = run(node_tool("tsc"), "-p", "tests/ts/tsconfig.json")
+    result = run(tools.node_tool("tsc"), "-p", "tests/ts/tsconfig.json")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.node
 def test_typescript_rejects_a_misspelt_field(tmp_path: Path) -> None:
     """The point of generated types: seed 003's `event`-for-`type` bug does not compile."""
     bad = tmp_path / "bad.ts"
@@ -150,14 +145,15 @@ def test_typescript_rejects_a_misspelt_field(tmp_path: Path) -> None:
         'import type { ClientFrame } from "./flowwire";\n'
         'export const frame: ClientFrame = { event: "subscribe", topics: ["a"] };\n'
     )
-    result = run(node_tool("tsc"), "--strict", "--noEmit", str(bad))
+    result = run(tools.node_tool("tsc"), "--strict", "--noEmit", str(bad))
     assert result.returncode != 0
     assert "event" in result.stdout
 
 
+@pytest.mark.node
 def test_asyncapi_parser_accepts_the_document() -> None:
-    node = shutil.which("node")
-    assert node, "node is required for the AsyncAPI check"
+    node = tools.node()
+    tools.node_package("@asyncapi/parser")
     if not (ROOT / "node_modules" / "@asyncapi" / "parser").exists():
         pytest.fail("@asyncapi/parser is missing: run `npm ci` (the test script does)")
     result = run(node, "tests/js/parse_asyncapi.mjs", "schemas/asyncapi.json")

@@ -7,16 +7,17 @@ from typing import Any
 
 import msgspec
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from msgspec import inspect as mi
 
 import wsproto_schema as ws
 from tests.protocol import strategies as fs
 
+pytestmark = [pytest.mark.slow]
+
 JSON = ws.JsonCodec()
 MSGPACK = ws.MsgpackCodec()
-SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def msgspec_accepts(direction: str, frame: Any) -> bool:
@@ -35,7 +36,6 @@ def schema_accepts(validator: Any, frame: Any) -> bool:
     return bool(validator.is_valid(frame))
 
 
-@SETTINGS
 @given(frame=fs.server_frames())
 def test_valid_server_frames_pass_both(frame: dict, server_validator, flowwire_contract) -> None:
     assert msgspec_accepts("server", frame)
@@ -46,7 +46,6 @@ def test_valid_server_frames_pass_both(frame: dict, server_validator, flowwire_c
     assert JSON.decode_server_frame(JSON.encode(decoded)) == decoded
 
 
-@SETTINGS
 @given(frame=fs.client_frames())
 def test_valid_client_frames_pass_both(frame: dict, client_validator, flowwire_contract) -> None:
     assert msgspec_accepts("client", frame)
@@ -96,7 +95,6 @@ MUTATIONS = ["remove_required", "wrong_type", "unknown_field", "unknown_type", "
 
 
 @pytest.mark.parametrize("kind", MUTATIONS)
-@SETTINGS
 @given(data=st.data())
 def test_mutated_server_frames_fail_both(kind: str, data, server_validator, flowwire_contract):
     frame = mutate(data, data.draw(fs.server_frames()), "server", kind)
@@ -108,7 +106,6 @@ def test_mutated_server_frames_fail_both(kind: str, data, server_validator, flow
 
 
 @pytest.mark.parametrize("kind", MUTATIONS)
-@SETTINGS
 @given(data=st.data())
 def test_mutated_client_frames_fail_both(kind: str, data, client_validator, flowwire_contract):
     frame = mutate(data, data.draw(fs.client_frames()), "client", kind)
@@ -120,7 +117,6 @@ def test_mutated_client_frames_fail_both(kind: str, data, client_validator, flow
 
 
 @pytest.mark.parametrize("direction", ["server", "client"])
-@SETTINGS
 @given(data=st.data())
 def test_unknown_field_in_a_nested_object_fails_both(
     direction, data, server_validator, client_validator
@@ -140,7 +136,6 @@ def test_unknown_field_in_a_nested_object_fails_both(
     assert not schema_accepts(validator, frame)
 
 
-@SETTINGS
 @given(data=st.data())
 def test_any_mutation_agrees(data, server_validator, client_validator) -> None:
     """Whatever a mutation does, msgspec and the schema give the same verdict."""

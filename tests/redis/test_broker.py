@@ -11,11 +11,13 @@ import pytest
 
 import wsproto_schema as ws
 from asgi_plugin import BrokerUnavailable, FlowwireApp, Materializer
-from asgi_plugin.redis_broker import RedisBroker
-from asgi_plugin.samples import demo_runner
+from asgi_plugin.demo.samples import demo_runner
+from flowwire import RedisBroker
 from tests.engine.streams import execution_events
 from tests.plugin.clients import AsgiClient, collect, eventually, http
 from tests.redis_server import RedisServer
+
+pytestmark = [pytest.mark.redis]
 
 TOPIC = "workflow:w"
 
@@ -25,7 +27,7 @@ async def apps(redis_server: RedisServer) -> AsyncIterator[list[FlowwireApp]]:
     """Two apps on one Redis, as two processes would be."""
     started = [
         FlowwireApp(
-            broker=RedisBroker(redis_server.url, reconnect_max=0.2),
+            broker=RedisBroker(redis_server.url, reconnect_max_ms=200),
             handler=demo_runner(),
             drain_on_signals=False,
             api_key="k",
@@ -163,7 +165,9 @@ async def test_trimmed_history_gives_a_snapshot_not_a_partial_replay(
 
 
 async def test_history_is_trimmed_by_age(redis_server: RedisServer) -> None:
-    app = FlowwireApp(broker=RedisBroker(redis_server.url, history_ttl=0.3), drain_on_signals=False)
+    app = FlowwireApp(
+        broker=RedisBroker(redis_server.url, history_ttl_ms=300), drain_on_signals=False
+    )
     await app.start()
     for i in range(20):
         await app.publish(status(i))
@@ -183,7 +187,7 @@ async def test_outage_fails_loudly_and_delivery_resumes_by_itself(start_redis: A
     redis = start_redis(appendonly=True)
     a, b = (
         FlowwireApp(
-            broker=RedisBroker(redis.url, reconnect_max=0.2), api_key="k", drain_on_signals=False
+            broker=RedisBroker(redis.url, reconnect_max_ms=200), api_key="k", drain_on_signals=False
         )
         for _ in range(2)
     )

@@ -7,8 +7,8 @@ import os
 from typing import Any
 
 from asgi_plugin import FlowwireMiddleware
-from asgi_plugin.demo import create_app
-from asgi_plugin.redis_broker import RedisBroker
+from asgi_plugin.demo.site import create_app
+from flowwire import RedisBroker
 from wsproto_schema import NodeStatus
 
 
@@ -72,7 +72,7 @@ class EmitSite:
 
 def redis_demo() -> FlowwireMiddleware:
     """The demo on the Redis broker at FLOWWIRE_REDIS_URL, with /emit."""
-    broker = RedisBroker(os.environ["FLOWWIRE_REDIS_URL"], reconnect_max=0.5)
+    broker = RedisBroker(os.environ["FLOWWIRE_REDIS_URL"], reconnect_max_ms=500)
     middleware = create_app(broker=broker, api_key="test-key")
     middleware.app = EmitSite(middleware)
     return middleware

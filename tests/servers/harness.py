@@ -8,12 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections import deque
 from pathlib import Path
 from typing import Any
@@ -25,34 +22,44 @@ from websockets.asyncio.client import ClientConnection
 
 from tests.conftest import ROOT
 from tests.plugin.clients import check
-from tests.redis_server import free_port
+from tests.processes import ChildProcess, environ, listening_socket, wait_for_http, wait_for_line
 
 SERVERS = ["uvicorn-sansio", "uvicorn-wsproto", "hypercorn"]
 
 
 class ServerProcess:
+    """A real ASGI server serving `app` on a listening socket this process holds.
+
+    The server gets the socket by file descriptor (uvicorn `--fd`, hypercorn
+    `fd://`), so its port is fixed before it starts and stays its own across
+    `restart` (a SIGKILLed server comes back at the same address; clients that
+    connect meanwhile wait in the backlog).
+    """
+
     def __init__(self, server: str, app: str, log: Path, env: dict[str, str] | None = None) -> None:
         self.server = server
         self.app = app
-        self.port = free_port()
+        self.socket = listening_socket()
+        self.port: int = self.socket.getsockname()[1]
         self.log_path = log
-        self.env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
-        self.process: subprocess.Popen[bytes] | None = None
+        self.env = environ(PYTHONPATH=str(ROOT), **(env or {}))
+        self.child: ChildProcess | None = None
 
     def command(self) -> list[str]:
         """The server's command line; an app ending in `()` is a factory."""
         app = self.app.removesuffix("()")
         python = [sys.executable, "-m"]
+        fd = str(self.socket.fileno())
         if self.server.startswith("uvicorn"):
             ws_impl = "websockets-sansio" if self.server == "uvicorn-sansio" else "wsproto"
             factory = ["--factory"] if self.app.endswith("()") else []
-            bind = ["--host", "127.0.0.1", "--port", str(self.port)]
             return [
                 *python,
                 "uvicorn",
                 app,
                 *factory,
-                *bind,
+                "--fd",
+                fd,
                 "--ws",
                 ws_impl,
                 "--log-level",
@@ -61,29 +68,39 @@ class ServerProcess:
         if self.server.startswith("hypercorn"):
             if self.app.endswith("()"):
                 app = f"{app}()"  # hypercorn calls factories written like this
-            bind = ["--bind", f"127.0.0.1:{self.port}"]
             # --workers 0: in this process, so signals reach the app and RSS is the server's;
             # "hypercorn-workers" keeps hypercorn's default worker process.
             workers = [] if self.server == "hypercorn-workers" else ["--workers", "0"]
             timeout = "2" if self.server == "hypercorn-workers" else "5"
-            return [*python, "hypercorn", app, *bind, "--graceful-timeout", timeout, *workers]
+            return [
+                *python,
+                "hypercorn",
+                app,
+                "--bind",
+                f"fd://{fd}",
+                "--graceful-timeout",
+                timeout,
+                *workers,
+            ]
         raise ValueError(self.server)
 
-    def start(self, timeout: float = 20) -> ServerProcess:
-        self.log = self.log_path.open("wb")
-        self.process = subprocess.Popen(
-            self.command(), cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT
-        )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"{self.server} exited:\n{self.logs()}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return self
-            except OSError:
-                time.sleep(0.05)
-        raise TimeoutError(f"{self.server} did not listen on {self.port}:\n{self.logs()}")
+    def start(self, timeout: float = 30) -> ServerProcess:
+        """Start the server and return once it answers HTTP on its socket."""
+        self.child = ChildProcess(
+            self.command(), self.log_path, cwd=ROOT, env=self.env, pass_fds=[self.socket.fileno()]
+        ).start()
+        wait_for_http(self.child, ("127.0.0.1", self.port), "/__ready__", timeout)
+        return self
+
+    def restart(self, timeout: float = 30) -> ServerProcess:
+        """A new server process on the same socket (after `kill` or `stop`)."""
+        if self.child is not None:
+            self.child.stop()
+        return self.start(timeout)
+
+    @property
+    def process(self) -> subprocess.Popen[bytes] | None:
+        return self.child.process if self.child is not None else None
 
     def url(self, path: str = "/ws") -> str:
         return f"ws://127.0.0.1:{self.port}{path}"
@@ -92,34 +109,31 @@ class ServerProcess:
         return f"http://127.0.0.1:{self.port}{path}"
 
     def logs(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        return self.child.logs() if self.child is not None else ""
 
     def rss(self) -> int:
         """Resident memory of the server process, in bytes."""
-        assert self.process is not None
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+        assert self.child is not None
+        for line in Path(f"/proc/{self.child.pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) * 1024
         raise RuntimeError("no VmRSS")
 
     def signal(self, sig: int = signal.SIGTERM) -> None:
-        assert self.process is not None
-        self.process.send_signal(sig)
+        assert self.child is not None
+        self.child.signal(sig)
+
+    def kill(self) -> None:
+        """SIGKILL the server; the socket stays open for `restart`."""
+        assert self.child is not None
+        self.child.kill()
 
     def stop(self, timeout: float = 1) -> int | None:
-        """Teardown: SIGTERM, then SIGKILL after `timeout` (tests of graceful shutdown
-        signal the process themselves and wait)."""
-        if self.process is None:
-            return None
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.log.close()
-        return self.process.returncode
+        """Teardown: SIGTERM, then SIGKILL after `timeout`, and close the socket (tests of
+        graceful shutdown signal the process themselves and wait)."""
+        code = self.child.stop(signal.SIGTERM, timeout) if self.child is not None else None
+        self.socket.close()
+        return code
 
 
 class WsClient:
@@ -140,6 +154,18 @@ class WsClient:
         if self.skipped:
             return self.skipped.popleft()
         return check(await asyncio.wait_for(self.ws.recv(), timeout))
+
+    async def recv_event(self, timeout: float = 10) -> dict[str, Any]:
+        """The next frame that carries a `seq` (an event); a heartbeat `ping` on the way is
+        answered with `pong`, as every flowwire client must, and not returned."""
+        while True:
+            frame = await self.recv(timeout)
+            if "seq" in frame:
+                return frame
+            if frame["type"] == "ping":
+                await self.send({"type": "pong", "ts": frame.get("ts")})
+            else:
+                raise AssertionError(f"expected an event, got {frame}")
 
     async def send(self, frame: dict[str, Any] | str) -> None:
         if isinstance(frame, dict):
@@ -200,3 +226,29 @@ def node_status(i: int, workflow: str = "w", **extra: Any) -> dict[str, Any]:
         "status": "running",
         **extra,
     }
+
+
+class DemoProcess:
+    """`flowwire demo --port 0` as a user starts it (`python -m flowwire`, no fixed path to a
+    script); the port is the one the demo prints."""
+
+    def __init__(self, log: Path, *args: str) -> None:
+        command = [sys.executable, "-m", "flowwire", "demo", "--port", "0", *args]
+        self.child = ChildProcess(command, log, env=environ(), stdout_pipe=True)
+        self.port = 0
+
+    def start(self, timeout: float = 30) -> DemoProcess:
+        self.child.start()
+        line = wait_for_line(self.child, b"flowwire demo: open http://", timeout)
+        self.port = int(line.split(b"http://", 1)[1].split(b"/", 1)[0].rsplit(b":", 1)[1])
+        wait_for_http(self.child, ("127.0.0.1", self.port), "/", timeout)
+        return self
+
+    def url(self, path: str = "/ws") -> str:
+        return f"ws://127.0.0.1:{self.port}{path}"
+
+    def http_url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def logs(self) -> str:
+        return self.child.logs()

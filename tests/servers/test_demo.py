@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import subprocess
 from collections.abc import Callable
 from typing import Any
 
@@ -14,9 +13,8 @@ import httpx
 import msgspec
 import pytest
 
-from asgi_plugin.samples import SAMPLES
-from tests.conftest import ROOT
-from tests.servers.harness import SERVERS, ServerProcess, WsClient, free_port
+from asgi_plugin.demo.samples import SAMPLES
+from tests.servers.harness import SERVERS, DemoProcess, ServerProcess, WsClient
 
 Start = Callable[..., ServerProcess]
 TERMINAL = ("execution.completed", "execution.failed", "execution.stopped")
@@ -280,37 +278,21 @@ async def test_invalid_workflow_error_reply(demo: ServerProcess) -> None:
 
 
 async def test_flowwire_demo_command(tmp_path: Any) -> None:
-    port = free_port()
-    log = (tmp_path / "demo.log").open("wb")
-    flowwire = (
-        str(ROOT / ".venv" / "bin" / "flowwire")
-        if (ROOT / ".venv" / "bin" / "flowwire").exists()
-        else "flowwire"
-    )
-    process = subprocess.Popen(
-        [flowwire, "demo", "--port", str(port)], stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path
-    )
+    demo = DemoProcess(tmp_path / "demo.log").start()
     try:
         async with httpx.AsyncClient(timeout=5) as http:
-            for _ in range(100):
-                try:
-                    page = await http.get(f"http://127.0.0.1:{port}/")
-                    break
-                except httpx.ConnectError:
-                    await asyncio.sleep(0.1)
+            page = await http.get(demo.http_url("/"))
             assert page.status_code == 200 and "<title>flowwire demo</title>" in page.text
-            samples = (await http.get(f"http://127.0.0.1:{port}/api/workflows")).json()
+            samples = (await http.get(demo.http_url("/api/workflows"))).json()
             assert [s["id"] for s in samples] == list(SAMPLES)
-        client = await WsClient.connect(f"ws://127.0.0.1:{port}/ws")
+        client = await WsClient.connect(demo.url())
         _, frames = await run(client, "llm")
         assert frames[-1]["type"] == "execution.completed"
-        process.send_signal(signal.SIGINT)
+        demo.child.signal(signal.SIGINT)
         with pytest.raises(Exception, match="1001"):
             while True:
                 await client.recv()
-        assert await asyncio.to_thread(process.wait, 15) in (0, -signal.SIGINT)
+        assert await asyncio.to_thread(demo.child.wait, 15) in (0, -signal.SIGINT)
     finally:
-        if process.poll() is None:
-            process.kill()
-        log.close()
-    assert "Traceback" not in (tmp_path / "demo.log").read_text()
+        demo.child.stop()
+    assert "Traceback" not in demo.logs()

@@ -3,38 +3,34 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from tests import tools
 from tests.conftest import ROOT
 from tests.servers.harness import ServerProcess
 
 Start = Callable[..., ServerProcess]
 
 
-def chromium() -> str:
-    path = shutil.which("chromium") or shutil.which("chromium-browser")
-    if path is None:
-        pytest.fail("Chromium is missing: the test script installs it (apt-get install chromium)")
-    return path
+pytestmark = [pytest.mark.browser, pytest.mark.node]
 
 
 def test_demo_page_in_chromium(start_server: Start, tmp_path: Path) -> None:
-    if not (ROOT / "node_modules" / "playwright-core").exists():
-        pytest.fail("playwright-core is missing: run `npm ci` (the test script does)")
+    tools.node_package("playwright-core")
+    chromium = tools.chromium()
     server = start_server("uvicorn-sansio", "tests.servers.apps:demo")
     screenshot = tmp_path / "demo.png"
     result = subprocess.run(
-        ["node", "tests/js/demo_browser.mjs", server.http_url("/"), str(screenshot)],
+        [tools.node(), "tests/js/demo_browser.mjs", server.http_url("/"), str(screenshot)],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=120,
-        env={"CHROMIUM": chromium(), "PATH": "/usr/bin:/bin:/usr/local/bin"},
+        env={"CHROMIUM": chromium, "PATH": "/usr/bin:/bin:/usr/local/bin"},
     )
     assert result.returncode == 0, result.stdout + result.stderr
     page = json.loads(result.stdout)
@@ -66,4 +62,3 @@ def test_demo_page_in_chromium(start_server: Start, tmp_path: Path) -> None:
         "Parallel branches · completed",
     ]
     assert screenshot.stat().st_size > 10_000
-    shutil.copy(screenshot, Path("/tmp/flowwire-demo.png"))

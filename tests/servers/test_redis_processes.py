@@ -13,9 +13,18 @@ import msgspec
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from asgi_plugin.samples import SAMPLES
+from asgi_plugin.demo.samples import SAMPLES
 from tests.redis_server import RedisServer
-from tests.servers.harness import ServerProcess, WsClient, get_json, node_status, publish
+from tests.servers.harness import (
+    DemoProcess,
+    ServerProcess,
+    WsClient,
+    get_json,
+    node_status,
+    publish,
+)
+
+pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
 Start = Callable[..., ServerProcess]
 APP = "tests.servers.apps:redis_demo()"
@@ -93,7 +102,7 @@ async def test_redis_restart_loses_nothing_accepted(start_server: Start, start_r
                 redis.stop()  # graceful: with appendonly everything acknowledged is on disk
                 restarted = True
                 outage_ends = time.monotonic() + 1.0
-            if restarted and redis.process.poll() is not None and time.monotonic() > outage_ends:  # type: ignore[union-attr]
+            if restarted and not redis.child.alive() and time.monotonic() > outage_ends:
                 redis.start()
             response = await http.post(
                 a.http_url("/ws/publish"),
@@ -211,41 +220,13 @@ async def test_sigkill_one_process_and_resume_on_the_other(
 
 async def test_two_demo_processes_on_redis(redis_server: RedisServer, tmp_path: Any) -> None:
     """`flowwire demo --redis URL` twice: a run started on one is watched live on the other."""
-    import subprocess
-
-    from tests.conftest import ROOT
-    from tests.servers.harness import free_port
-
-    flowwire = ROOT / ".venv" / "bin" / "flowwire"
-    ports = [free_port(), free_port()]
-    logs = [(tmp_path / f"demo{i}.log").open("wb") for i in range(2)]
-    processes = [
-        subprocess.Popen(
-            [
-                str(flowwire) if flowwire.exists() else "flowwire",
-                "demo",
-                "--port",
-                str(port),
-                "--redis",
-                redis_server.url,
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        for port, log in zip(ports, logs, strict=True)
-    ]
+    demos = [DemoProcess(tmp_path / f"demo{i}.log", "--redis", redis_server.url) for i in range(2)]
     try:
-        async with httpx.AsyncClient() as http:
-            for port in ports:
-                for _ in range(100):
-                    try:
-                        await http.get(f"http://127.0.0.1:{port}/")
-                        break
-                    except httpx.ConnectError:
-                        await asyncio.sleep(0.1)
-        watcher = await WsClient.connect(f"ws://127.0.0.1:{ports[1]}/ws")
+        for demo in demos:
+            demo.start()
+        watcher = await WsClient.connect(demos[1].url())
         await watcher.request({"type": "subscribe", "ref": "w", "topics": ["workflow:*"]})
-        runner = await WsClient.connect(f"ws://127.0.0.1:{ports[0]}/ws")
+        runner = await WsClient.connect(demos[0].url())
         reply = await runner.request(
             {"type": "execute", "ref": "e", "workflow": msgspec.to_builtins(SAMPLES["llm"])}
         )
@@ -255,9 +236,7 @@ async def test_two_demo_processes_on_redis(redis_server: RedisServer, tmp_path: 
         assert {f["execution_id"] for f in frames} == {reply["data"]["execution_id"]}
         assert [f["seq"] for f in frames] == list(range(1, len(frames) + 1))
     finally:
-        for process in processes:
-            process.send_signal(signal.SIGTERM)
-        for process in processes:
-            process.wait(15)
-        for log in logs:
-            log.close()
+        for demo in demos:
+            demo.child.stop(signal.SIGTERM, timeout=15)
+    for demo in demos:
+        assert "Traceback" not in demo.logs()

@@ -1,0 +1,190 @@
+"""The broker interface: sequence numbers, history, execution state and delivery to this process.
+
+A broker owns the order of each topic: it assigns `seq` (from 1, gap-free) and
+keeps a bounded history per topic stream, identified by an `epoch` that changes
+whenever that history is lost. The hub owns local fan-out.
+
+As in python-socketio's manager layering, the base holds the shared logic
+(stamping events, handing them to the sink, deciding what a new subscriber
+gets) and a subclass implements a few I/O methods: `_append`, `position`,
+`replay`, `snapshots`, `topics` and `execution_topic`. Brokers that span
+several processes also implement `watch`/`unwatch` (which topics this process
+needs) and `claim`/`forward` (commands go to the process that runs the execution).
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import msgspec
+
+import wsproto_schema as ws
+from asgi_plugin.core.catchup import CatchUp
+from asgi_plugin.core.topics import default_topic, is_pattern, pattern_prefix
+from wsproto_schema import Event
+
+__all__ = ["Broker", "BrokerSink", "BrokerUnavailable", "StreamPosition", "stamp"]
+
+
+@dataclass(frozen=True)
+class StreamPosition:
+    """A topic stream's identity and its latest seq (0 before the first event)."""
+
+    epoch: str
+    seq: int
+
+
+class BrokerUnavailable(RuntimeError):
+    """The broker cannot accept events now; nothing was published."""
+
+
+class BrokerSink(Protocol):
+    """Where a broker hands what arrives for this process (the app binds itself)."""
+
+    def deliver(self, event: Event) -> None:
+        """A published event of a watched topic, in seq order per topic."""
+        ...
+
+    def reset(self, topic: str) -> None:
+        """The topic's stream was lost and its seq started again (a new epoch)."""
+        ...
+
+    async def run_forwarded(self, command: ws.Control | ws.Input, principal: Any) -> dict[str, Any]:
+        """A command another process forwarded here: the reply data, or `ProtocolError`."""
+        ...
+
+
+class _Unbound:
+    """The sink of a broker nobody bound: events go nowhere, commands find no runner."""
+
+    def deliver(self, event: Event) -> None:
+        return None
+
+    def reset(self, topic: str) -> None:
+        return None
+
+    async def run_forwarded(self, command: ws.Control | ws.Input, principal: Any) -> dict[str, Any]:
+        raise ws.ProtocolError(ws.ErrorCode.NOT_FOUND, "this process runs no workflows")
+
+
+class Broker(ABC):
+    """Base of every broker: stamping, delivery to the sink, catch-ups and lifecycle."""
+
+    def __init__(self) -> None:
+        self.sink: BrokerSink = _Unbound()
+        self._deliver = self.sink.deliver  # the hot path skips one attribute lookup
+
+    def bind(self, sink: BrokerSink) -> None:
+        """Hand this process's events, stream resets and forwarded commands to `sink`."""
+        self.sink = sink
+        self._deliver = sink.deliver
+
+    async def start(self) -> None:
+        """Connect and begin delivering; called once at application startup."""
+
+    async def stop(self) -> None:
+        """Stop delivering and release connections; called once at shutdown."""
+
+    # -- publishing -------------------------------------------------------------------
+
+    async def publish(self, event: Event) -> Event:
+        """Append the event to its topic; return it as published, with its `seq`."""
+        return await self._append(stamp(event))
+
+    @abstractmethod
+    async def _append(self, event: Event) -> Event:
+        """Assign the next seq of the event's topic, store it, and deliver it."""
+
+    # -- reading ------------------------------------------------------------------------
+
+    @abstractmethod
+    async def position(self, topic: str) -> StreamPosition:
+        """The topic stream's epoch and latest seq."""
+
+    @abstractmethod
+    async def replay(self, topic: str, after: int, epoch: str) -> list[Event] | None:
+        """Every event of the topic with seq > `after`, or None when history cannot
+        give all of them (another epoch, trimmed history): never a partial replay."""
+
+    @abstractmethod
+    async def snapshots(self, topic: str, *, live_only: bool) -> list[ws.ExecutionSnapshot]:
+        """The state of the topic's executions (only running and paused ones with
+        `live_only`), each with the topic position it reflects as `last_seq`."""
+
+    @abstractmethod
+    async def topics(self, prefix: str) -> list[str]:
+        """Topics with known executions whose name starts with `prefix` (for patterns)."""
+
+    @abstractmethod
+    async def execution_topic(self, execution_id: str) -> str | None:
+        """The topic an execution publishes on, if the broker has seen it."""
+
+    async def catch_up(
+        self, topic: str, since: ws.SincePosition | None, *, snapshot: bool
+    ) -> CatchUp:
+        """What a new subscriber of `topic` (or a `prefix*` pattern) gets: the position for
+        the reply, then the replay after `since` (recovered), or snapshots of the
+        executions when there is no `since` to honour (never both, never a partial replay).
+        """
+        if is_pattern(topic):
+            snapshots: list[ws.ExecutionSnapshot] = []
+            if snapshot:
+                for match in await self.topics(pattern_prefix(topic)):
+                    snapshots += await self.snapshots(match, live_only=True)
+            return CatchUp(ws.TopicPosition(epoch="", seq=0, recovered=False), (), snapshots)
+        position = await self.position(topic)
+        events = None
+        if since is not None:
+            events = await self.replay(topic, since.seq, since.epoch)
+        reply = ws.TopicPosition(
+            epoch=position.epoch, seq=position.seq, recovered=events is not None
+        )
+        if events is not None:
+            return CatchUp(reply, events)
+        if since is not None or snapshot:
+            # A client that lost its place gets every execution it may have shown.
+            return CatchUp(reply, (), await self.snapshots(topic, live_only=since is None))
+        return CatchUp(reply)
+
+    async def catch_ups(
+        self, topics: tuple[str, ...], since: Mapping[str, ws.SincePosition], *, snapshot: bool
+    ) -> dict[str, CatchUp]:
+        """`catch_up` of every topic of one subscribe."""
+        return {t: await self.catch_up(t, since.get(t), snapshot=snapshot) for t in topics}
+
+    # -- several processes ----------------------------------------------------------------
+
+    async def watch(self, topic: str) -> None:
+        """Deliver this topic's (or `prefix*` pattern's) events to this process from now on.
+        A single-process broker delivers everything and ignores it."""
+
+    async def unwatch(self, topic: str) -> None:
+        """This process has no subscriber of `topic` any more."""
+
+    async def claim(self, execution_id: str) -> None:
+        """This process runs the execution: its `control` and `input` commands come here."""
+
+    async def forward(
+        self, command: ws.Control | ws.Input, principal: Any
+    ) -> dict[str, Any] | None:
+        """Run the command on the process that runs its execution and return the reply
+        data; None when that process is this one (or nobody claimed the execution)."""
+        return None
+
+    def health(self) -> dict[str, Any]:
+        """The broker's state for the health and stats endpoints."""
+        return {"kind": type(self).__name__, "ok": True}
+
+
+def stamp(event: Event) -> Event:
+    """Fill in what a publisher may leave out: the default topic and the time."""
+    changes: dict[str, Any] = {}
+    if not event.topic:
+        changes["topic"] = default_topic(event.workflow_id)
+    if not event.ts:
+        changes["ts"] = int(time.time() * 1000)
+    return msgspec.structs.replace(event, **changes) if changes else event

@@ -1,0 +1,399 @@
+"""`RedisBroker`: flowwire across processes and hosts (the `redis` extra).
+
+Per topic, Redis holds a seq counter, an epoch, a Stream of the events (entry
+id = seq, so history is looked up by seq), and each execution's folded state.
+One Lua script appends an event atomically: next seq, XADD (trimmed by
+`MAXLEN ~` and, every 64 events, by age), state written if its version did not
+change meanwhile, and PUBLISH to the topic's channel. Seq order is therefore
+stream order is delivery order, whichever process published.
+
+Every process listens (see `RedisListener`) to the channels of the topics its
+clients subscribe to and hands events to its hub in seq order, filling any gap
+from the Stream; after Redis comes back it catches up from the last seq it
+delivered per topic. Publishing while Redis is unreachable raises
+`BrokerUnavailable`: nothing is buffered, nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+import weakref
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import msgspec
+
+import wsproto_schema as ws
+from asgi_plugin.core.materializer import STATEFUL, ExecutionState, fold
+from wsproto_schema import ErrorCode, Event, ProtocolError
+
+from .base import Broker, BrokerUnavailable, StreamPosition
+from .redis_listener import RedisListener
+from .redis_scripts import APPEND, POSITION, SNAPSHOTS
+
+__all__ = ["RedisBroker"]
+
+logger = logging.getLogger("flowwire.redis")
+
+REPLAY_PAGE = 1000
+
+
+def _redacted(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = f"{parts.username or ''}:***@{parts.hostname}" + (
+            f":{parts.port}" if parts.port else ""
+        )
+        return urlunsplit(parts._replace(netloc=netloc))
+    return url
+
+
+class RedisBroker(Broker):
+    """Seq numbers, history, execution state and delivery in Redis (5+; tested on 7).
+
+    `history_size` events per topic are kept (`MAXLEN ~`), none much older than
+    `history_ttl_ms`; `finished_snapshots` finished executions per topic stay
+    available for snapshots. `max_connections` bounds the connection pool;
+    `socket_timeout_ms` bounds every Redis call; `command_timeout_ms` bounds a
+    command forwarded to the process that runs its execution; the listener
+    reconnects with backoff up to `reconnect_max_ms`.
+    """
+
+    def __init__(
+        self,
+        url: str = "redis://127.0.0.1:6379/0",
+        *,
+        prefix: str = "flowwire",
+        history_size: int = 1000,
+        history_ttl_ms: int = 3_600_000,
+        finished_snapshots: int = 20,
+        max_connections: int = 64,
+        socket_timeout_ms: int = 5_000,
+        command_timeout_ms: int = 10_000,
+        reconnect_max_ms: int = 5_000,
+    ) -> None:
+        super().__init__()
+        if not isinstance(url, str) or not isinstance(prefix, str):
+            raise TypeError("RedisBroker(url=..., prefix=...) take strings")
+        for name, value in (
+            ("history_size", history_size),
+            ("history_ttl_ms", history_ttl_ms),
+            ("finished_snapshots", finished_snapshots),
+            ("max_connections", max_connections),
+            ("socket_timeout_ms", socket_timeout_ms),
+            ("command_timeout_ms", command_timeout_ms),
+            ("reconnect_max_ms", reconnect_max_ms),
+        ):
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise TypeError(f"RedisBroker({name}=...) takes an int, got {value!r}")
+            if value < (0 if name == "finished_snapshots" else 1):
+                raise ValueError(f"RedisBroker({name}=...) is out of range: {value}")
+        self.url = url
+        self.prefix = prefix
+        self.history_size = history_size
+        self.history_ttl_ms = history_ttl_ms
+        self.finished_snapshots = finished_snapshots
+        self.max_connections = max_connections
+        self.socket_timeout_ms = socket_timeout_ms
+        self.command_timeout_ms = command_timeout_ms
+        self.process_id = secrets.token_hex(6)
+        self.listener = RedisListener(self, reconnect_max_ms=reconnect_max_ms)
+        self._redis: Any = None
+        self._scripts: dict[str, Any] = {}
+        self._encoder = msgspec.json.Encoder()
+        self._codec = ws.JsonCodec()
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._rpc: dict[str, asyncio.Future[dict[str, Any]]] = {}
+
+    # -- keys ---------------------------------------------------------------------
+
+    def key(self, kind: str, name: str) -> str:
+        return f"{self.prefix}:{kind}:{name}"
+
+    def channel(self, topic: str) -> str:
+        return self.key("ch", topic)
+
+    def _topic_keys(self, topic: str) -> list[str]:
+        return [self.key(k, topic) for k in ("seq", "epoch", "stream")]
+
+    # -- lifecycle ------------------------------------------------------------------
+
+    def client(self, *, retries: int = 1, **overrides: Any) -> Any:
+        """A redis.asyncio client that fails fast.
+
+        A command is retried once, at once, on a connection error only: a pooled
+        connection to a server that restarted fails on first use, and the command
+        never reached the new server. Timeouts are not retried (the command may have
+        run). The listener uses `retries=0`: it must see every outage to catch up.
+        """
+        try:
+            import redis.asyncio as redis
+            from redis.asyncio.retry import Retry
+            from redis.backoff import NoBackoff
+            from redis.exceptions import ConnectionError as RedisConnectionError
+        except ImportError:  # pragma: no cover - the `redis` extra
+            raise ImportError(
+                "RedisBroker needs the redis extra: pip install 'flowwire[redis]'"
+            ) from None
+        retry = Retry(NoBackoff(), retries, supported_errors=(RedisConnectionError,))
+        options: dict[str, Any] = {
+            "max_connections": self.max_connections,
+            "socket_timeout": self.socket_timeout_ms / 1000,
+            "socket_connect_timeout": self.socket_timeout_ms / 1000,
+            "retry": retry,
+            "health_check_interval": 0,
+            **overrides,
+        }
+        return redis.Redis.from_url(self.url, **options)
+
+    async def start(self) -> None:
+        self._redis = self.client()
+        self._scripts = {
+            name: self._redis.register_script(source)
+            for name, source in (
+                ("append", APPEND),
+                ("position", POSITION),
+                ("snapshots", SNAPSHOTS),
+            )
+        }
+        await self.listener.start()
+
+    async def stop(self) -> None:
+        await self.listener.stop()
+        if self._redis is not None:
+            await self._redis.aclose()
+
+    async def drop_idle_connections(self) -> None:
+        """Close pooled connections that are not in use (the listener calls this around an
+        outage, so commands after a recovery do not meet a connection to a dead server)."""
+        if self._redis is not None:
+            with contextlib.suppress(Exception):
+                await self._redis.connection_pool.disconnect(inuse_connections=False)
+
+    async def _call(self, script: str, keys: list[str], args: list[Any]) -> Any:
+        if self._redis is None:
+            raise BrokerUnavailable("the Redis broker has not started")
+        try:
+            return await self._scripts[script](keys=keys, args=args)
+        except Exception as exc:
+            raise _unavailable(self, exc) from exc
+
+    async def _command(self, name: str, *args: Any) -> Any:
+        if self._redis is None:
+            raise BrokerUnavailable("the Redis broker has not started")
+        try:
+            return await getattr(self._redis, name)(*args)
+        except Exception as exc:
+            raise _unavailable(self, exc) from exc
+
+    # -- publishing -------------------------------------------------------------------
+
+    async def _append(self, event: Event) -> Event:
+        lock = self._locks.get(event.topic)
+        if lock is None:
+            lock = self._locks[event.topic] = asyncio.Lock()
+        async with lock:  # this process's events of a topic keep their order
+            for _ in range(20):
+                seq = await self._try_append(event)
+                if seq >= 0:
+                    return msgspec.structs.replace(event, seq=seq)
+        raise BrokerUnavailable(f"execution {event.execution_id!r}: state kept changing under us")
+
+    async def _try_append(self, event: Event) -> int:
+        state_json, version, status = b"", "0", ""
+        exec_key = self.key("exec", event.execution_id)
+        if isinstance(event, STATEFUL):
+            raw_state, raw_version = await self._command("hmget", exec_key, "state", "v")
+            state = (
+                ExecutionState.from_json(raw_state)
+                if raw_state
+                else ExecutionState(event.topic, event.workflow_id, event.execution_id)
+            )
+            fold(state, event)
+            state_json = state.to_json()
+            version = raw_version.decode() if raw_version else "0"
+            status = "finished" if state.finished else "live"
+        now_ms = int(time.time() * 1000)
+        result = await self._call(
+            "append",
+            [
+                *self._topic_keys(event.topic),
+                self.key("topics", "all"),
+                exec_key,
+                self.key("live", event.topic),
+                self.key("done", event.topic),
+            ],
+            [
+                self._encoder.encode(event),
+                event.ts,
+                secrets.token_hex(8),
+                self.history_size,
+                event.topic,
+                self.channel(event.topic),
+                now_ms - self.history_ttl_ms,
+                state_json,
+                version,
+                event.execution_id,
+                status,
+                self.finished_snapshots,
+                self.key("exec", ""),
+            ],
+        )
+        return int(result[0])
+
+    # -- reading ------------------------------------------------------------------------
+
+    async def position(self, topic: str) -> StreamPosition:
+        seq, epoch = await self._call(
+            "position", self._topic_keys(topic)[:2], [secrets.token_hex(8)]
+        )
+        return StreamPosition(epoch.decode(), int(seq))
+
+    def decode(self, payload: bytes, seq: int) -> Event:
+        """An event as stored (without its seq), with its seq."""
+        event = self._codec.decode_event(payload, check_unknown=False)
+        return msgspec.structs.replace(event, seq=seq)
+
+    async def range(self, topic: str, first: int, last: int | None = None) -> list[Event]:
+        """The stored events of a topic from seq `first` (to `last`), oldest first."""
+        events: list[Event] = []
+        start = f"{first}-0"
+        end = "+" if last is None else f"{last}-0"
+        while True:
+            page = await self._command("xrange", self.key("stream", topic), start, end, REPLAY_PAGE)
+            for entry_id, fields in page:
+                seq = int(entry_id.split(b"-")[0])
+                events.append(self.decode(fields[b"e"], seq))
+            if len(page) < REPLAY_PAGE:
+                return events
+            start = f"({page[-1][0].decode()}"
+
+    async def replay(self, topic: str, after: int, epoch: str) -> list[Event] | None:
+        position = await self.position(topic)
+        if position.epoch != epoch or after > position.seq:
+            return None
+        if after == position.seq:
+            return []
+        events = await self.range(topic, after + 1, position.seq)
+        if not events or events[0].seq != after + 1:
+            return None  # trimmed: never a partial replay
+        return events
+
+    async def snapshots(self, topic: str, *, live_only: bool) -> list[ws.ExecutionSnapshot]:
+        keys = [self.key(k, topic) for k in ("seq", "epoch", "live", "done")]
+        reply = await self._call(
+            "snapshots", keys, [self.key("exec", ""), "1" if live_only else "0"]
+        )
+        topic_seq = int(reply[0])
+        snapshots = []
+        for raw_state, raw_seq in zip(reply[2::2], reply[3::2], strict=True):
+            state = ExecutionState.from_json(raw_state)
+            state.last_seq = int(raw_seq)
+            snapshots.append(state.snapshot(topic_seq))
+        return snapshots
+
+    async def topics(self, prefix: str) -> list[str]:
+        names = await self._command("zrange", self.key("topics", "all"), 0, -1)
+        return [name.decode() for name in names if name.decode().startswith(prefix)]
+
+    async def execution_topic(self, execution_id: str) -> str | None:
+        topic = await self._command("hget", self.key("exec", execution_id), "topic")
+        return topic.decode() if topic else None
+
+    # -- delivery and commands ------------------------------------------------------------
+
+    async def watch(self, topic: str) -> None:
+        await self.listener.watch(topic)
+
+    async def unwatch(self, topic: str) -> None:
+        await self.listener.unwatch(topic)
+
+    async def claim(self, execution_id: str) -> None:
+        await self._command("hset", self.key("exec", execution_id), "owner", self.process_id)
+
+    async def forward(
+        self, command: ws.Control | ws.Input, principal: Any
+    ) -> dict[str, Any] | None:
+        owner = await self._command("hget", self.key("exec", command.execution_id), "owner")
+        if owner is None or owner.decode() == self.process_id:
+            return None
+        request_id = secrets.token_hex(8)
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._rpc[request_id] = future
+        message = msgspec.json.encode(
+            {
+                "id": request_id,
+                "reply": self.process_id,
+                "command": msgspec.to_builtins(command),
+                "principal": principal,
+            }
+        )
+        try:
+            receivers = await self._command("publish", self.key("cmd", owner.decode()), message)
+            if not receivers:
+                raise ProtocolError(
+                    ErrorCode.NOT_FOUND,
+                    f"$.execution_id: the process that ran {command.execution_id!r} is gone",
+                    path="$.execution_id",
+                )
+            try:
+                answer = await asyncio.wait_for(future, self.command_timeout_ms / 1000)
+            except asyncio.TimeoutError:
+                raise ProtocolError(
+                    ErrorCode.INTERNAL, "the process that runs the execution did not answer"
+                ) from None
+        finally:
+            self._rpc.pop(request_id, None)
+        if "error" in answer:
+            raise ProtocolError.from_dict(answer["error"])
+        data: dict[str, Any] = answer["data"]
+        return data
+
+    def answered(self, answer: dict[str, Any]) -> None:
+        """A reply to a forwarded command arrived (called by the listener)."""
+        future = self._rpc.get(answer.get("id", ""))
+        if future is not None and not future.done():
+            future.set_result(answer)
+
+    async def run_forwarded(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Run a command another process forwarded here; the answer to publish back."""
+        try:
+            command = self._codec.decode_command(msgspec.json.encode(request["command"]))
+            if not isinstance(command, (ws.Control, ws.Input)):
+                raise ProtocolError(ErrorCode.INVALID_FRAME, "only control and input are forwarded")
+            data = await self.sink.run_forwarded(command, request.get("principal"))
+        except ProtocolError as error:
+            return {"id": request["id"], "error": error.to_dict()}
+        except Exception:
+            logger.exception("flowwire: a forwarded command failed")
+            failure = ProtocolError(ErrorCode.INTERNAL, "the command failed on the server")
+            return {"id": request["id"], "error": failure.to_dict()}
+        return {"id": request["id"], "data": data}
+
+    async def respond(self, process_id: str, answer: dict[str, Any]) -> None:
+        """Send the answer of a forwarded command back to the process that asked."""
+        await self._command("publish", self.key("rsp", process_id), msgspec.json.encode(answer))
+
+    async def topics_since(self, since_ms: int) -> list[str]:
+        """Topics that received an event at or after `since_ms` (epoch milliseconds)."""
+        names = await self._command("zrangebyscore", self.key("topics", "all"), since_ms, "+inf")
+        return [name.decode() for name in names]
+
+    # -- monitoring ---------------------------------------------------------------------
+
+    def health(self) -> dict[str, Any]:
+        return {
+            "kind": "redis",
+            "ok": self.listener.connected,
+            "url": _redacted(self.url),
+            "process_id": self.process_id,
+            **self.listener.status(),
+        }
+
+
+def _unavailable(broker: RedisBroker, exc: Exception) -> BrokerUnavailable:
+    return BrokerUnavailable(f"Redis at {_redacted(broker.url)} is unavailable: {exc}")

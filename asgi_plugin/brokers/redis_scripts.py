@@ -1,0 +1,92 @@
+"""The Redis broker's Lua scripts: each runs atomically on the Redis server.
+
+`APPEND` is the heart of the broker: next seq, XADD (trimmed by `MAXLEN ~` and,
+every 64 events, by age), the execution's folded state written only if its
+version did not change meanwhile, and PUBLISH to the topic's channel, all in
+one step, so that seq order is stream order is delivery order whichever
+process published.
+"""
+
+from __future__ import annotations
+
+__all__ = ["APPEND", "POSITION", "SNAPSHOTS"]
+
+APPEND = """
+-- KEYS: seq, epoch, stream, topics, exec, live, done
+-- ARGV: payload, ts, epoch-if-new, maxlen, topic, channel, min-ts|'', state|'', version,
+--       execution id, live|finished, keep-finished, exec-key-prefix
+local epoch = redis.call('GET', KEYS[2])
+if not epoch then
+  epoch = ARGV[3]
+  redis.call('SET', KEYS[2], epoch)
+end
+if ARGV[8] ~= '' and (redis.call('HGET', KEYS[5], 'v') or '0') ~= ARGV[9] then
+  return {-1, epoch}
+end
+local seq = redis.call('INCR', KEYS[1])
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], seq .. '-0', 'e', ARGV[1], 't', ARGV[2])
+if ARGV[7] ~= '' and seq % 64 == 0 then
+  local cutoff = tonumber(ARGV[7])
+  local first = redis.call('XRANGE', KEYS[3], '-', '+', 'COUNT', 1)[1]
+  if first and tonumber(first[2][4]) < cutoff then
+    local lo, hi = tonumber(string.match(first[1], '^(%d+)')), seq
+    while lo < hi do
+      local mid = math.floor((lo + hi) / 2)
+      local entry = redis.call('XRANGE', KEYS[3], mid .. '-0', '+', 'COUNT', 1)[1]
+      if tonumber(entry[2][4]) < cutoff then
+        lo = tonumber(string.match(entry[1], '^(%d+)')) + 1
+      else
+        hi = mid
+      end
+    end
+    redis.call('XTRIM', KEYS[3], 'MINID', lo .. '-0')
+  end
+end
+redis.call('ZADD', KEYS[4], ARGV[2], ARGV[5])
+if ARGV[8] ~= '' then
+  local version = tonumber(ARGV[9]) + 1
+  redis.call('HSET', KEYS[5], 'topic', ARGV[5], 'state', ARGV[8], 'v', version, 'seq', seq)
+  if ARGV[11] == 'finished' then
+    redis.call('SREM', KEYS[6], ARGV[10])
+    redis.call('LREM', KEYS[7], 0, ARGV[10])
+    redis.call('LPUSH', KEYS[7], ARGV[10])
+    for _, id in ipairs(redis.call('LRANGE', KEYS[7], tonumber(ARGV[12]), -1)) do
+      redis.call('DEL', ARGV[13] .. id)
+    end
+    redis.call('LTRIM', KEYS[7], 0, tonumber(ARGV[12]) - 1)
+  else
+    redis.call('SADD', KEYS[6], ARGV[10])
+  end
+end
+redis.call('PUBLISH', ARGV[6], seq .. ' ' .. epoch .. ' ' .. ARGV[1])
+return {seq, epoch}
+"""
+
+POSITION = """
+-- KEYS: seq, epoch   ARGV: epoch-if-new
+local epoch = redis.call('GET', KEYS[2])
+if not epoch then
+  epoch = ARGV[1]
+  redis.call('SET', KEYS[2], epoch)
+end
+return {tonumber(redis.call('GET', KEYS[1]) or '0'), epoch}
+"""
+
+SNAPSHOTS = """
+-- KEYS: seq, epoch, live, done   ARGV: exec-key-prefix, live-only (1|0)
+local out = {tonumber(redis.call('GET', KEYS[1]) or '0'), redis.call('GET', KEYS[2]) or ''}
+local ids = redis.call('SMEMBERS', KEYS[3])
+table.sort(ids)
+if ARGV[2] == '0' then
+  local done = redis.call('LRANGE', KEYS[4], 0, -1)
+  for i = #done, 1, -1 do table.insert(ids, done[i]) end
+end
+for _, id in ipairs(ids) do
+  local h = redis.call('HMGET', ARGV[1] .. id, 'state', 'seq')
+  if h[1] then
+    table.insert(out, h[1])
+    table.insert(out, h[2])
+  end
+end
+return out
+"""

@@ -1,0 +1,127 @@
+"""Local fan-out: which connections of this process want which topics.
+
+Publishing encodes an event once per codec in use and appends the same str or
+bytes to every subscriber's outbox. It never awaits a client: a subscriber whose
+outbox is full is reported back to be closed (4008), and the loop goes on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Generic, Protocol, TypeVar
+
+from wsproto_schema import Codec, Event, WireData
+
+from .topics import is_pattern, pattern_prefix
+
+__all__ = ["Hub", "Subscriber"]
+
+
+class Subscriber(Protocol):
+    codec: Codec
+
+    def deliver(self, event: Event, data: WireData) -> bool:
+        """Queue an event, encoded as `data` in the subscriber's codec; False when the
+        subscriber's queue is full."""
+        ...
+
+
+S = TypeVar("S", bound=Subscriber)
+
+
+class Hub(Generic[S]):
+    """Who subscribes to what in this process, and the fan-out of each published event."""
+
+    def __init__(self, on_overflow: Callable[[S], None]) -> None:
+        self._exact: dict[str, set[S]] = {}
+        self._prefixes: dict[str, set[S]] = {}
+        self._topics_of: dict[S, set[str]] = {}
+        self._on_overflow = on_overflow
+        self.deliveries = 0
+
+    def subscribe(self, subscriber: S, topics: Iterable[str]) -> None:
+        mine = self._topics_of.setdefault(subscriber, set())
+        for topic in topics:
+            mine.add(topic)
+            if is_pattern(topic):
+                self._prefixes.setdefault(pattern_prefix(topic), set()).add(subscriber)
+            else:
+                self._exact.setdefault(topic, set()).add(subscriber)
+
+    def unsubscribe(self, subscriber: S, topics: Iterable[str]) -> None:
+        mine = self._topics_of.get(subscriber)
+        for topic in topics:
+            if mine is None or topic not in mine:
+                continue
+            mine.discard(topic)
+            index = self._prefixes if is_pattern(topic) else self._exact
+            key = pattern_prefix(topic) if is_pattern(topic) else topic
+            members = index.get(key)
+            if members is not None:
+                members.discard(subscriber)
+                if not members:
+                    del index[key]
+        if mine is not None and not mine:
+            del self._topics_of[subscriber]
+
+    def remove(self, subscriber: S) -> None:
+        """Drop every subscription of a subscriber (it disconnected)."""
+        self.unsubscribe(subscriber, list(self._topics_of.get(subscriber, ())))
+
+    def watched(self, topic: str) -> bool:
+        """Whether any subscriber has this exact topic (or `prefix*` pattern)."""
+        if is_pattern(topic):
+            return bool(self._prefixes.get(pattern_prefix(topic)))
+        return bool(self._exact.get(topic))
+
+    def topics_of(self, subscriber: S) -> frozenset[str]:
+        return frozenset(self._topics_of.get(subscriber, ()))
+
+    def subscribers(self, topic: str) -> set[S] | frozenset[S]:
+        """Everyone who gets an event of `topic`, each once."""
+        exact = self._exact.get(topic)
+        prefixes = self._prefixes
+        if not prefixes:
+            return exact or frozenset()
+        matched: list[set[S]] = []
+        if len(prefixes) < len(topic):
+            matched = [m for p, m in prefixes.items() if topic.startswith(p)]
+        else:
+            for end in range(len(topic) + 1):
+                members = prefixes.get(topic[:end])
+                if members:
+                    matched.append(members)
+        if not matched:
+            return exact or frozenset()
+        return set(exact or ()).union(*matched)
+
+    def deliver(self, event: Event) -> None:
+        """Fan one published event out to this process's subscribers."""
+        targets = self.subscribers(event.topic)
+        if not targets:
+            return
+        overflowed: list[S] = []
+        # Encoded once per codec in use; almost always a single one.
+        first_codec: Codec | None = None
+        first_data: WireData = ""
+        others: dict[int, WireData] = {}
+        for subscriber in targets:
+            codec = subscriber.codec
+            if codec is first_codec:
+                data = first_data
+            elif first_codec is None:
+                first_codec, data = codec, codec.encode(event)
+                first_data = data
+            else:
+                data = others.get(id(codec)) or others.setdefault(id(codec), codec.encode(event))
+            if not subscriber.deliver(event, data):
+                overflowed.append(subscriber)
+        self.deliveries += len(targets)
+        for subscriber in overflowed:
+            self._on_overflow(subscriber)
+
+    def topic_count(self) -> int:
+        return len(self._exact) + len(self._prefixes)
+
+    def subscription_count(self) -> int:
+        return sum(map(len, self._exact.values())) + sum(map(len, self._prefixes.values()))

@@ -1,0 +1,355 @@
+"""The sans-I/O protocol core of one connection: data and the time in, actions out.
+
+A `Session` never touches a socket, a task or a clock of its own: the caller
+feeds it received data and the current time, and carries out the actions it
+returns (see actions.py). Work that needs I/O leaves as a request; its outcome
+comes back through `succeed`, `subscribed`, `forbid` or `fail`, and the session
+decides the reply, the error code and path, the subscription bookkeeping and
+the order of the first frames of a new subscription.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+
+import wsproto_schema as ws
+from wsproto_schema import CloseCode, ErrorCode, Event, ProtocolError, WireData
+
+from .actions import (
+    Action,
+    AuthenticateRequest,
+    Close,
+    CommandRequest,
+    Leave,
+    Request,
+    Send,
+    SubscribeRequest,
+)
+from .catchup import CatchUp, Holding
+from .topics import default_topic, validate_topic
+
+__all__ = ["Session", "SessionLimits"]
+
+
+@dataclass(frozen=True)
+class SessionLimits:
+    """What one connection may do; every duration is in milliseconds."""
+
+    heartbeat_ms: int = 25_000
+    heartbeat_timeout_ms: int = 10_000
+    max_frame_bytes: int = 1_048_576
+    max_subscriptions: int = 100
+    max_invalid_frames: int = 10
+    commands_per_second: float = 50.0
+    command_burst: int = 100
+    auth_timeout_ms: int = 10_000
+
+
+@dataclass(slots=True)
+class _Bucket:
+    """A token bucket: `rate` commands per second, bursts up to `capacity`."""
+
+    rate: float
+    capacity: float
+    tokens: float
+    stamp: float
+
+    def take(self, now: float) -> float:
+        """Take a token; return 0, or the seconds until one is available."""
+        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return 0.0
+        return (1 - self.tokens) / self.rate
+
+
+@dataclass(slots=True)
+class Session:
+    """The protocol state of one connection. Times (`now`) are in seconds, like time.time()."""
+
+    codec: ws.Codec
+    connection_id: str
+    now: float
+    limits: SessionLimits = field(default_factory=SessionLimits)
+    authenticated: bool = True
+    server: str = "flowwire"
+    subscriptions: set[str] = field(default_factory=set)
+    closed: CloseCode | None = None
+    holding: Holding | None = None
+    """Set while a subscription is set up: live events of its topics wait here."""
+    _reserved: int = 0
+    _invalid: int = 0
+    last_received: float = field(init=False)
+    next_ping: float = field(init=False)
+    auth_deadline: float = field(init=False)
+    _bucket: _Bucket = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.last_received = self.now
+        self.next_ping = self.now + self.limits.heartbeat_ms / 1000
+        self.auth_deadline = (
+            math.inf if self.authenticated else self.now + self.limits.auth_timeout_ms / 1000
+        )
+        burst = float(self.limits.command_burst)
+        self._bucket = _Bucket(self.limits.commands_per_second, burst, burst, self.now)
+
+    # -- connection lifecycle -------------------------------------------------
+
+    def start(self) -> list[Action]:
+        """The frames that open the connection."""
+        return [
+            Send(
+                ws.Welcome(
+                    protocol=ws.PROTOCOL_VERSION,
+                    connection_id=self.connection_id,
+                    heartbeat_ms=self.limits.heartbeat_ms,
+                    max_frame_bytes=self.limits.max_frame_bytes,
+                    server=self.server,
+                )
+            )
+        ]
+
+    def close(self, code: CloseCode, reason: str) -> list[Action]:
+        """Close the connection (the first close wins; later ones are no-ops)."""
+        if self.closed is not None:
+            return []
+        self.closed = code
+        self.holding = None
+        return [Close(code, reason)]
+
+    def next_deadline(self) -> float:
+        """When `on_timer` must run next (absolute time)."""
+        if self.closed is not None:
+            return math.inf
+        return min(self.next_ping, self.silence_deadline(), self.auth_deadline)
+
+    def silence_deadline(self) -> float:
+        limits = self.limits
+        return self.last_received + (limits.heartbeat_ms + limits.heartbeat_timeout_ms) / 1000
+
+    def on_timer(self, now: float) -> list[Action]:
+        if self.closed is not None:
+            return []
+        if now >= self.auth_deadline:
+            return self.close(CloseCode.UNAUTHORIZED, "authentication timed out")
+        if now >= self.silence_deadline():
+            return self.close(CloseCode.HEARTBEAT_TIMEOUT, "heartbeat timeout")
+        if now >= self.next_ping:
+            self.next_ping = now + self.limits.heartbeat_ms / 1000
+            return [Send(ws.Ping(ts=int(now * 1000)))]
+        return []
+
+    # -- data in ----------------------------------------------------------------
+
+    def receive(self, data: str | bytes, now: float) -> list[Action]:
+        """Handle one frame the client sent."""
+        if self.closed is not None:
+            return []
+        self.last_received = now
+        if data == "ping":  # seed 004 clients and wscat users send a bare text ping
+            return [Send(ws.Pong())]
+        try:
+            command = self.codec.decode_command(data, max_bytes=self.limits.max_frame_bytes)
+        except ProtocolError as error:
+            return self._invalid_frame(error)
+        self._invalid = 0
+        if isinstance(command, ws.PongCommand):
+            return []
+        if isinstance(command, ws.PingCommand):
+            return [Send(ws.Pong(ts=command.ts))]
+        if not self.authenticated and not isinstance(command, ws.Auth):
+            return self.close(CloseCode.UNAUTHORIZED, "authenticate first")
+        if wait := self._bucket.take(now):
+            retry_ms = math.ceil(wait * 1000)
+            return self._error(
+                ProtocolError(
+                    ErrorCode.RATE_LIMITED,
+                    f"too many commands: retry after {retry_ms} ms",
+                    retry_after_ms=retry_ms,
+                ),
+                command.ref,
+            )
+        return self._command(command)
+
+    def _invalid_frame(self, error: ProtocolError) -> list[Action]:
+        if error.close_code is not None:
+            return self.close(error.close_code, error.message[:120])
+        self._invalid += 1
+        actions = self._error(error, error.ref)
+        if self._invalid >= self.limits.max_invalid_frames:
+            actions += self.close(CloseCode.PROTOCOL_ERROR, "too many invalid frames")
+        return actions
+
+    def _command(self, command: ws.ClientFrame) -> list[Action]:
+        if isinstance(command, ws.Auth):
+            return [AuthenticateRequest(command.ref, command.token)]
+        if isinstance(command, ws.Subscribe):
+            return self._subscribe(command)
+        if isinstance(command, ws.Unsubscribe):
+            return self._unsubscribe(command)
+        if isinstance(command, ws.Execute):
+            return self._execute(command)
+        if isinstance(command, (ws.Control, ws.Input)):
+            return [CommandRequest(command)]
+        raise AssertionError(f"unhandled command {command!r}")  # pragma: no cover
+
+    def _subscribe(self, command: ws.Subscribe) -> list[Action]:
+        for index, topic in enumerate(command.topics):
+            if problem := validate_topic(topic):
+                path = f"$.topics[{index}]"
+                error = ProtocolError(ErrorCode.INVALID_FRAME, f"{path}: {problem}", path=path)
+                return self._error(error, command.ref)
+        topics = tuple(dict.fromkeys(command.topics))
+        new = sum(t not in self.subscriptions for t in topics)
+        limit = self.limits.max_subscriptions
+        if len(self.subscriptions) + self._reserved + new > limit:
+            message = f"$.topics: at most {limit} subscriptions per connection"
+            return self._error(ProtocolError(ErrorCode.FORBIDDEN, message), command.ref)
+        # Counted against the limit while the broker works, so two quick subscribes
+        # cannot both pass the check.
+        self._reserved += new
+        since = {t: p for t, p in (command.since or {}).items() if t in topics}
+        return [SubscribeRequest(command.ref, topics, since, command.snapshot, new, command.batch)]
+
+    def _unsubscribe(self, command: ws.Unsubscribe) -> list[Action]:
+        topics = tuple(t for t in dict.fromkeys(command.topics) if t in self.subscriptions)
+        self.subscriptions.difference_update(topics)
+        reply = ws.Reply(ref=command.ref, data={"topics": list(topics)})
+        return [Leave(topics), Send(reply)]
+
+    def _execute(self, command: ws.Execute) -> list[Action]:
+        """An `execute` that subscribes counts against the subscription limit at once."""
+        if not command.subscribe:
+            return [CommandRequest(command)]
+        topic = default_topic(command.workflow.id)
+        if topic in self.subscriptions:
+            return [CommandRequest(command, topic)]
+        limit = self.limits.max_subscriptions
+        if len(self.subscriptions) + self._reserved >= limit:
+            message = f"cannot subscribe to {topic!r}: at most {limit} subscriptions"
+            return self._error(ProtocolError(ErrorCode.FORBIDDEN, message), command.ref)
+        self._reserved += 1
+        return [CommandRequest(command, topic, reserved=1)]
+
+    # -- live events while a subscription is set up ---------------------------------
+
+    def hold(self, topics: tuple[str, ...]) -> None:
+        """From now until the request is answered, live events of `topics` wait."""
+        self.holding = Holding(topics)
+
+    def held(self, event: Event, data: WireData) -> bool:
+        """Whether a live event was held (it is sent after the catch-up)."""
+        holding = self.holding
+        return holding is not None and holding.hold(event, data)
+
+    # -- outcomes of requests ---------------------------------------------------
+
+    def subscribed(
+        self, request: SubscribeRequest, catch_ups: Mapping[str, CatchUp]
+    ) -> list[Action]:
+        """The broker delivers the topics now: record them, reply, then each topic's catch-up
+        followed by the live events held meanwhile."""
+        self._settle(request)
+        holding, self.holding = self.holding, None
+        if self.closed is not None:
+            return []
+        self.subscriptions.update(request.topics)
+        positions = {topic: _position(c.position) for topic, c in catch_ups.items()}
+        actions: list[Action] = [Send(ws.Reply(ref=request.ref, data={"topics": positions}))]
+        if holding is not None:
+            for topic in request.topics:
+                actions += holding.release(topic, catch_ups[topic])
+        return actions
+
+    def forbid(self, request: SubscribeRequest, index: int) -> list[Action]:
+        """The `authorize` hook refused `request.topics[index]`."""
+        path = f"$.topics[{index}]"
+        topic = request.topics[index]
+        message = f"{path}: not allowed to subscribe to {topic!r}"
+        return self.fail(request, ProtocolError(ErrorCode.FORBIDDEN, message, path=path))
+
+    def unauthenticated(self, request: AuthenticateRequest, *, token_auth: bool) -> list[Action]:
+        """The token was refused (or this server takes no `auth` commands)."""
+        message = (
+            "invalid credentials" if token_auth else "this server does not take `auth` commands"
+        )
+        return self.fail(request, ProtocolError(ErrorCode.UNAUTHORIZED, message))
+
+    def denied(self, request: CommandRequest, action: str, topic: str) -> list[Action]:
+        """The `authorize` hook refused the command's action on the execution's topic."""
+        message = f"not allowed to {action} on {topic!r}"
+        return self.fail(request, ProtocolError(ErrorCode.FORBIDDEN, message))
+
+    def no_handler(self, request: CommandRequest) -> list[Action]:
+        """The app runs no workflows: no handler takes the command."""
+        tag = ws.frame_tag(type(request.command))
+        message = f"this server runs no workflows: no handler takes `{tag}`"
+        return self.fail(request, ProtocolError(ErrorCode.NOT_FOUND, message))
+
+    def unknown_execution(self, request: CommandRequest) -> list[Action]:
+        """A `control` or `input` names an execution the broker has never seen."""
+        command = request.command
+        assert isinstance(command, (ws.Control, ws.Input))
+        path = "$.execution_id"
+        message = f"{path}: no execution {command.execution_id!r}"
+        return self.fail(request, ProtocolError(ErrorCode.NOT_FOUND, message, path=path))
+
+    def succeed(self, request: Request, data: ws.Part | dict[str, Any]) -> list[Action]:
+        """A request succeeded: reply with its result (an `execute` that subscribed records
+        the topic and sends, after the reply, the events held meanwhile)."""
+        if isinstance(data, ws.AuthResult):
+            self.authenticated = True
+            self.auth_deadline = math.inf
+        payload = data if isinstance(data, dict) else _builtins(data)
+        actions: list[Action] = [Send(ws.Reply(ref=request.ref, data=payload))]
+        if isinstance(request, CommandRequest) and request.topic is not None:
+            self._reserved -= request.reserved
+            holding, self.holding = self.holding, None
+            if self.closed is None:
+                self.subscriptions.add(request.topic)
+                if holding is not None:
+                    actions += holding.release(request.topic)
+        return actions
+
+    def fail(self, request: Request, error: ProtocolError) -> list[Action]:
+        """A request failed: an error frame, or a close when the error demands it. Topics
+        it was about to deliver and the client did not already have are left."""
+        actions: list[Action] = []
+        if isinstance(request, SubscribeRequest):
+            self._settle(request)
+            self.holding = None
+            dropped = tuple(t for t in request.topics if t not in self.subscriptions)
+            actions.append(Leave(dropped))
+        elif isinstance(request, CommandRequest) and request.topic is not None:
+            self._reserved -= request.reserved
+            holding, self.holding = self.holding, None
+            if request.topic not in self.subscriptions:
+                actions.append(Leave((request.topic,)))
+            elif holding is not None:
+                actions += holding.release(request.topic)
+        if isinstance(request, AuthenticateRequest) and not self.authenticated:
+            return actions + self.close(CloseCode.UNAUTHORIZED, error.message[:120])
+        if error.close_code is not None:
+            return actions + self.close(error.close_code, error.message[:120])
+        return actions + self._error(error, request.ref)
+
+    def _settle(self, request: SubscribeRequest) -> None:
+        self._reserved -= request.reserved
+
+    def _error(self, error: ProtocolError, ref: str | None) -> list[Action]:
+        return [Send(error.to_frame(ref))]
+
+
+def _builtins(part: ws.Part) -> dict[str, Any]:
+    data: dict[str, Any] = msgspec.to_builtins(part)
+    return data
+
+
+def _position(position: ws.TopicPosition) -> dict[str, Any]:
+    return {"epoch": position.epoch, "seq": position.seq, "recovered": position.recovered}

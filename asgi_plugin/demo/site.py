@@ -1,0 +1,101 @@
+"""`flowwire demo`: uvicorn, a FlowwireApp with the reference runner, sample workflows, a page.
+
+flowwire demo --port 8000        # then open http://127.0.0.1:8000/
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import socket
+from importlib import resources
+
+import msgspec
+
+from asgi_plugin.brokers.base import Broker
+from asgi_plugin.transport.middleware import FlowwireMiddleware
+from asgi_plugin.transport.types import Receive, Scope, Send
+
+from .samples import SAMPLES, demo_runner
+
+__all__ = ["DemoSite", "add_arguments", "create_app", "run"]
+
+
+class DemoSite:
+    """The demo's own pages: `/` (the live view) and `/api/workflows` (the samples)."""
+
+    def __init__(self) -> None:
+        self.page = (
+            resources.files(__package__ or "asgi_plugin.demo")
+            .joinpath("static/demo.html")
+            .read_bytes()
+        )
+        self.workflows = msgspec.json.encode(
+            [msgspec.to_builtins(spec) for spec in SAMPLES.values()]
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            while (await receive())["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        if scope["type"] != "http":
+            await send({"type": "websocket.close", "code": 1000})
+            return
+        routes = {
+            "/": (b"text/html; charset=utf-8", self.page),
+            "/api/workflows": (b"application/json", self.workflows),
+        }
+        content_type, body = routes.get(scope["path"], (b"text/plain", b"not found"))
+        status = 200 if scope["path"] in routes else 404
+        headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+def create_app(*, broker: Broker | None = None, api_key: str | None = None) -> FlowwireMiddleware:
+    """The demo application: the site, with flowwire and the sample runner at /ws."""
+    return FlowwireMiddleware(
+        DemoSite(), path="/ws", handler=demo_runner(), broker=broker, api_key=api_key
+    )
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (127.0.0.1)")
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=8000,
+        help="port to bind (8000; 0 picks a free one and prints it)",
+    )
+    parser.add_argument("--api-key", default=None, help="enable POST /ws/publish with this key")
+    parser.add_argument(
+        "--redis",
+        default=None,
+        metavar="URL",
+        help="use Redis (redis://host:6379/0) so several demo processes share runs and clients",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        import uvicorn
+    except ImportError:  # pragma: no cover - the `server` extra
+        raise SystemExit("the demo needs uvicorn: pip install 'flowwire[server]'") from None
+    broker: Broker | None = None
+    if args.redis:
+        from asgi_plugin.brokers.redis_broker import RedisBroker
+
+        broker = RedisBroker(args.redis)
+    app = create_app(broker=broker, api_key=args.api_key)
+    # Bound here, not by uvicorn, so that `--port 0` can say which port it got.
+    sock = socket.create_server((args.host, args.port))
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    print(f"flowwire demo: open http://{shown}:{port}/  (WebSocket at /ws)", flush=True)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="info"))
+    # Like `uvicorn.run`: after a graceful shutdown uvicorn re-raises the SIGINT it caught.
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run(sockets=[sock])
+    return 0

@@ -1,0 +1,204 @@
+"""`FlowwireApp`: the ASGI 3 application. Mount it at any path of any ASGI server or framework."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import logging
+import secrets
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+import wsproto_schema as ws
+from asgi_plugin.engine.reporter import Reporter
+from wsproto_schema import SUBPROTOCOL_MSGPACK, CloseCode, Event
+
+from .connection import Connection
+from .handshake import Handshake, origin_allowed, pick_subprotocol
+from .hooks import resolve
+from .http import handle_http
+from .options import Options
+from .runtime import Runtime
+from .types import Receive, Scope, Send
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from .options import OptionArgs
+
+__all__ = ["FlowwireApp"]
+
+logger = logging.getLogger("flowwire")
+
+
+class FlowwireApp:
+    """The flowwire ASGI application.
+
+        flowwire = FlowwireApp(api_key="…", allowed_origins=["https://app.example.com"])
+        seq = await flowwire.publish(NodeStatus(...))  # from any task of the app
+
+    Under its mount it serves the WebSocket and `GET stats`, `GET health`,
+    `POST publish`, `GET schema`, `GET asyncapi`. Options: see `Options`.
+    Recipes for Starlette, FastAPI, Litestar, Django and plain ASGI are in
+    docs/mounting.md (a Starlette `Mount("/ws")` matches `/ws/…` only: add a
+    `WebSocketRoute("/ws", flowwire)` too, and pass `lifespan=flowwire.lifespan`).
+    """
+
+    def __init__(self, **options: Unpack[OptionArgs]) -> None:
+        runtime = self.runtime = Runtime(Options.from_args("FlowwireApp", dict(options)))
+        runtime.publisher = self
+        self.options = runtime.options
+        self.broker = runtime.broker
+        self.hub = runtime.hub
+        self.stats = runtime.stats
+        self.connections = runtime.connections
+
+    # -- ASGI -----------------------------------------------------------------------
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "websocket":
+            await self._websocket(scope, receive, send)
+        elif kind == "http":
+            await self.start()
+            await handle_http(self.runtime, scope, receive, send)
+        elif kind == "lifespan":
+            await self.serve_lifespan(receive, send)
+
+    async def serve_lifespan(self, receive: Receive, send: Send) -> None:
+        """The ASGI lifespan protocol: start the broker, then shut down gracefully."""
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self.start()
+                except Exception as exc:
+                    logger.exception("flowwire failed to start")
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.shutdown()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, app: object = None) -> AsyncIterator[None]:
+        """For frameworks that take a lifespan context: `FastAPI(lifespan=flowwire.lifespan)`."""
+        await self.start()
+        try:
+            yield
+        finally:
+            await self.shutdown()
+
+    async def start(self) -> None:
+        """Start the broker (once). Called by the lifespan, or on first use without one."""
+        await self.runtime.start()
+
+    async def drain(self) -> None:
+        """Refuse new connections; send every client `goaway` and close 1001; wait (bounded)."""
+        await self.runtime.drain()
+
+    async def shutdown(self) -> None:
+        """`drain`, then stop the broker. Called by the lifespan shutdown."""
+        await self.runtime.shutdown()
+
+    # -- publishing -------------------------------------------------------------------
+
+    async def publish(self, event: Event) -> int:
+        """Publish an event on its topic (default `workflow:{workflow_id}`); return its seq.
+
+        The event is validated against the schema first (`ProtocolError` if it
+        does not conform, or if its type was never registered). Publishing never
+        waits for a client.
+        """
+        return await self.runtime.publish(event)
+
+    async def publish_event(self, event: Event) -> Event:
+        """`publish`, returning the event as published (topic, seq and ts filled in)."""
+        return await self.runtime.publish_event(event)
+
+    def publish_threadsafe(self, event: Event) -> concurrent.futures.Future[int]:
+        """Publish from a thread that is not the app's event loop (a sync engine).
+
+        Returns a future of the seq; events published from one thread keep their order.
+        """
+        return self.runtime.publish_threadsafe(event)
+
+    def reporter(
+        self, workflow_id: str, execution_id: str, *, topic: str | None = None
+    ) -> Reporter:
+        """The engine-side API for one execution: `await reporter.node_running("a")`, …"""
+        return Reporter(self, workflow_id, execution_id, topic=topic)
+
+    def snapshot_stats(self) -> dict[str, Any]:
+        """The counters of `GET stats`."""
+        return self.runtime.snapshot_stats()
+
+    # -- connections ------------------------------------------------------------------
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        message = await receive()
+        if message["type"] != "websocket.connect":
+            return
+        await self.start()
+        runtime = self.runtime
+        options = runtime.options
+        handshake = Handshake.from_scope(scope)
+        if runtime.stopping:
+            await self._refuse(
+                scope, send, 503, "server is shutting down", CloseCode.TRY_AGAIN_LATER
+            )
+            return
+        if not origin_allowed(handshake, options.allowed_origins):
+            await self._refuse(scope, send, 403, f"origin {handshake.origin!r} is not allowed")
+            return
+        subprotocol, acceptable = pick_subprotocol(handshake.subprotocols)
+        if not acceptable:
+            offer = ", ".join(ws.SUBPROTOCOLS)
+            await self._refuse(
+                scope, send, 400, f"unsupported subprotocol: this server speaks {offer}"
+            )
+            return
+        principal: Any = None
+        authenticated = options.authenticate_token is None
+        if options.authenticate is not None:
+            try:
+                principal = await resolve(options.authenticate(handshake))
+            except Exception:
+                logger.exception("flowwire: the authenticate hook failed")
+                await self._refuse(scope, send, 500, "internal error", CloseCode.INTERNAL_ERROR)
+                return
+            if principal is None and options.authenticate_token is None:
+                await self._refuse(scope, send, 403, "authentication failed")
+                return
+            authenticated = principal is not None
+        await send({"type": "websocket.accept", "subprotocol": subprotocol})
+        codec = runtime.msgpack if subprotocol == SUBPROTOCOL_MSGPACK else runtime.json
+        connection = Connection(
+            runtime, send, codec, handshake, principal, secrets.token_hex(8), authenticated
+        )
+        runtime.connections.add(connection)
+        runtime.stats.connections_opened += 1
+        await connection.serve(receive)
+
+    async def _refuse(
+        self,
+        scope: Scope,
+        send: Send,
+        status: int,
+        reason: str,
+        close_code: CloseCode = CloseCode.POLICY_VIOLATION,
+    ) -> None:
+        """Deny the upgrade: an HTTP response where the server can send one, else a close."""
+        self.runtime.stats.handshakes_refused += 1
+        if "websocket.http.response" in (scope.get("extensions") or {}):
+            body = reason.encode()
+            headers = [(b"content-type", b"text/plain; charset=utf-8")]
+            headers.append((b"content-length", str(len(body)).encode()))
+            await send(
+                {"type": "websocket.http.response.start", "status": status, "headers": headers}
+            )
+            await send({"type": "websocket.http.response.body", "body": body})
+        else:
+            await send({"type": "websocket.close", "code": int(close_code), "reason": reason})

@@ -1,0 +1,395 @@
+"""One accepted WebSocket: the thin I/O layer around its `Session`.
+
+It moves frames between the ASGI server and the session, runs the session's
+heartbeat timer, carries out the session's actions and requests (asking the
+hooks, the broker and the command handler), and owns the connection's writer
+(see writer.py). What to answer, and in which order, is the session's call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable
+from typing import Any
+
+import msgspec
+
+import wsproto_schema as ws
+from asgi_plugin.brokers.base import BrokerUnavailable
+from asgi_plugin.core.actions import (
+    Action,
+    AuthenticateRequest,
+    Close,
+    CommandRequest,
+    Leave,
+    Send,
+    SendEncoded,
+    SubscribeRequest,
+)
+from asgi_plugin.core.outbox import CloseItem
+from asgi_plugin.core.session import Session
+from asgi_plugin.core.topics import default_topic
+from asgi_plugin.engine.handlers import CommandContext, CommandHandler
+from wsproto_schema import CloseCode, Event, WireData
+
+from .errors import wire_error
+from .handshake import Handshake
+from .hooks import Principal, resolve
+from .runtime import Runtime
+from .types import Message, Receive
+from .types import Send as SendMessage
+from .writer import Writer
+
+__all__ = ["Connection"]
+
+logger = logging.getLogger("flowwire")
+
+
+class Connection:
+    """An accepted WebSocket and everything that runs for it."""
+
+    __slots__ = (
+        "_abandoned",
+        "_closing",
+        "_reader",
+        "_send",
+        "_timer",
+        "codec",
+        "connection_id",
+        "handshake",
+        "principal",
+        "runtime",
+        "session",
+        "writer",
+    )
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        send: SendMessage,
+        codec: ws.Codec,
+        handshake: Handshake,
+        principal: Principal,
+        connection_id: str,
+        authenticated: bool,
+    ) -> None:
+        options = runtime.options
+        self.runtime = runtime
+        self.codec = codec
+        self.handshake = handshake
+        self.principal = principal
+        self.connection_id = connection_id
+        self.writer = Writer(
+            send,
+            options.max_queued_frames,
+            runtime.stats,
+            eager=options.eager_send,
+            close_timeout=options.close_timeout_ms / 1000,
+            on_gone=self.abandon,
+            name=connection_id,
+        )
+        self.session = Session(
+            codec=codec,
+            connection_id=connection_id,
+            now=time.time(),
+            limits=runtime.limits,
+            authenticated=authenticated,
+            server=options.server_name,
+        )
+        self._send = send
+        self._closing = False
+        self._abandoned = False
+        self._reader: asyncio.Task[Any] | None = None
+        self._timer: asyncio.TimerHandle | None = None
+
+    # -- the hub's side ---------------------------------------------------------
+
+    def deliver(self, event: Event, data: WireData) -> bool:
+        """Queue a published event (called by the hub, never awaits)."""
+        session = self.session
+        if session.holding is not None and session.held(event, data):
+            return True
+        return self.writer.push(data)
+
+    # -- lifecycle ----------------------------------------------------------------
+
+    async def serve(self, receive: Receive) -> None:
+        """Run until the client disconnects (or the connection is abandoned)."""
+        loop = asyncio.get_running_loop()
+        self._reader = asyncio.current_task()
+        self.writer.start()
+        self._schedule(loop)
+        try:
+            await self._run(self.session.start())
+            while True:
+                message = await receive()
+                kind = message["type"]
+                if kind == "websocket.receive":
+                    data = message.get("text")
+                    if data is None:
+                        data = message.get("bytes") or b""
+                    await self._run(self.session.receive(data, time.time()))
+                elif kind == "websocket.disconnect":
+                    break
+        except asyncio.CancelledError:
+            if not self._abandoned:
+                await self._farewell()
+                raise
+        except Exception:
+            logger.exception("flowwire connection %s failed", self.connection_id)
+            self.close(CloseCode.INTERNAL_ERROR, "internal error", drop_pending=True)
+            await self._drain_after_failure(receive)
+        finally:
+            await self._cleanup()
+
+    async def _farewell(self) -> None:
+        """The server cancelled us (its graceful shutdown ran out): say `goaway` and 1001."""
+        if self._closing and self.writer.finished:
+            return
+        self.writer.cancel()
+        goaway = ws.Goaway(reason="server shutdown", reconnect_ms=self.runtime.options.reconnect_ms)
+        data = self.codec.encode(goaway)
+        message: Message = {
+            "type": "websocket.send",
+            "text" if isinstance(data, str) else "bytes": data,
+        }
+        close: Message = {
+            "type": "websocket.close",
+            "code": int(CloseCode.GOING_AWAY),
+            "reason": "server shutdown",
+        }
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            await asyncio.wait_for(self._send(message), 1)
+            await asyncio.wait_for(self._send(close), 1)
+
+    async def _drain_after_failure(self, receive: Receive) -> None:
+        """After a 1011 close, read until the server reports the disconnect."""
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            while (await receive())["type"] != "websocket.disconnect":
+                pass
+
+    async def _cleanup(self) -> None:
+        self._closing = True
+        self.runtime.forget(self)
+        if self._timer is not None:
+            self._timer.cancel()
+        await self.writer.stop()
+
+    def close(self, code: CloseCode, reason: str, *, drop_pending: bool = False) -> None:
+        """Close after what is queued (or now, dropping it); leave the hub at once."""
+        if self._closing:
+            return
+        self._closing = True
+        self.session.close(code, reason)
+        self.runtime.forget(self, keep_registered=True)
+        dropped = self.writer.close(CloseItem(code, reason), drop_pending=drop_pending)
+        self.runtime.stats.frames_dropped += dropped
+
+    def overflow(self) -> None:
+        """The outbox passed its bound: close 4008 without waiting behind the stuck frames."""
+        if self._closing:
+            return
+        self.runtime.stats.slow_consumer_closes += 1
+        self.runtime.stats.frames_dropped += 1  # the event that did not fit
+        self.close(CloseCode.SLOW_CONSUMER, "slow consumer", drop_pending=True)
+        # The writer may be blocked in `send` behind a client that stopped reading:
+        # replace it with one that only sends the close, and gives up after a while.
+        self.writer.restart()
+
+    def goaway(self, reconnect_ms: int) -> None:
+        """Shutdown: `goaway`, then close 1001, after what is already queued."""
+        if self._closing:
+            return
+        frame = ws.Goaway(reason="server shutdown", reconnect_ms=reconnect_ms)
+        queued = self.writer.push(self.codec.encode(frame))
+        self.close(CloseCode.GOING_AWAY, "server shutdown", drop_pending=not queued)
+
+    def reset(self, topic: str) -> None:
+        """The topic's stream was lost: tell the client to reconnect and resynchronize."""
+        if self._closing:
+            return
+        frame = ws.Goaway(reason=f"stream of {topic!r} was reset", reconnect_ms=0)
+        queued = self.writer.push(self.codec.encode(frame))
+        self.close(CloseCode.SERVICE_RESTART, "stream reset", drop_pending=not queued)
+
+    async def closed(self) -> None:
+        """Until the writer has sent the close (or given up)."""
+        await self.writer.done()
+
+    def abandon(self) -> None:
+        """Stop reading: the client is gone or will not take the close."""
+        reader = self._reader
+        if reader is not None and not reader.done() and reader is not asyncio.current_task():
+            self._abandoned = True
+            reader.cancel()
+
+    # -- the session's actions ----------------------------------------------------
+
+    def _schedule(self, loop: asyncio.AbstractEventLoop) -> None:
+        delay = max(0.0, self.session.next_deadline() - time.time())
+        if delay != float("inf"):
+            self._timer = loop.call_later(delay, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        for action in self.session.on_timer(time.time()):
+            self._apply(action)
+        if not self._closing:
+            self._schedule(asyncio.get_running_loop())
+
+    def _apply(self, action: Action) -> None:
+        """Carry out an action that needs no I/O of its own."""
+        if isinstance(action, Send):
+            self._push(self.codec.encode(action.frame))
+        elif isinstance(action, SendEncoded):
+            self._push(action.data)
+        elif isinstance(action, Close):
+            self.close(action.code, action.reason)
+        elif isinstance(action, Leave):
+            self.runtime.hub.unsubscribe(self, action.topics)
+            self.runtime.release(action.topics)
+
+    def _push(self, data: WireData) -> None:
+        if not self._closing and not self.writer.push(data):
+            self.overflow()
+
+    async def _run(self, actions: list[Action]) -> None:
+        for action in actions:
+            if isinstance(action, SubscribeRequest):
+                await self._subscribe(action)
+            elif isinstance(action, AuthenticateRequest):
+                await self._authenticate(action)
+            elif isinstance(action, CommandRequest):
+                await self._command(action)
+            else:
+                self._apply(action)
+
+    async def _authorized(self, action: str, topic: str) -> bool:
+        hook = self.runtime.options.authorize
+        return hook is None or bool(await resolve(hook(self.principal, action, topic)))
+
+    async def _authenticate(self, request: AuthenticateRequest) -> None:
+        hook = self.runtime.options.authenticate_token
+        principal = None
+        if hook is not None:
+            principal = await resolve(hook(request.token, self.handshake))
+        if principal is None:
+            await self._run(self.session.unauthenticated(request, token_auth=hook is not None))
+            return
+        self.principal = principal
+        await self._run(self.session.succeed(request, ws.AuthResult(principal=_public(principal))))
+
+    async def _subscribe(self, request: SubscribeRequest) -> None:
+        for index, topic in enumerate(request.topics):
+            if not await self._authorized("subscribe", topic):
+                await self._run(self.session.forbid(request, index))
+                return
+        if self._closing:
+            return
+        if request.batch:
+            self.writer.batching = True
+        self.session.hold(request.topics)
+        self.runtime.hub.subscribe(self, request.topics)
+        broker = self.runtime.broker
+        try:
+            await self.runtime.watch(request.topics)
+            catch_ups = await broker.catch_ups(
+                request.topics, request.since, snapshot=request.snapshot
+            )
+        except Exception as exc:
+            await self._run(self.session.fail(request, self._failure(exc, request)))
+            return
+        await self._run(self.session.subscribed(request, catch_ups))
+
+    async def _command(self, request: CommandRequest) -> None:
+        handler = self.runtime.options.handler
+        command = request.command
+        if handler is None:
+            await self._run(self.session.no_handler(request))
+            return
+        context = CommandContext(self.runtime.publisher, self.principal, self.connection_id)
+        if isinstance(command, ws.Execute):
+            await self._execute(request, command, handler, context)
+            return
+        topic = await self.runtime.broker.execution_topic(command.execution_id)
+        if topic is None:
+            await self._run(self.session.unknown_execution(request))
+            return
+        action = "control" if isinstance(command, ws.Control) else "input"
+        if not await self._authorized(action, topic):
+            await self._run(self.session.denied(request, action, topic))
+            return
+        await self._answer(request, self._dispatch(command, handler, context))
+
+    async def _execute(
+        self,
+        request: CommandRequest,
+        command: ws.Execute,
+        handler: CommandHandler,
+        context: CommandContext,
+    ) -> None:
+        topic = default_topic(command.workflow.id)
+        if not await self._authorized("execute", topic):
+            await self._run(self.session.denied(request, "execute", topic))
+            return
+        if request.topic is not None:
+            # The reply must come before the execution's first event: the session
+            # holds the topic's events while the handler starts the run.
+            self.session.hold((request.topic,))
+            self.runtime.hub.subscribe(self, [request.topic])
+            try:
+                await self.runtime.watch([request.topic])
+            except Exception as exc:
+                await self._run(self.session.fail(request, self._failure(exc, request)))
+                return
+        await self._answer(request, self._start(command, handler, context))
+
+    async def _start(
+        self, command: ws.Execute, handler: CommandHandler, context: CommandContext
+    ) -> ws.ExecuteResult:
+        result = await handler.on_execute(command, context)
+        await self.runtime.broker.claim(result.execution_id)  # its commands now come here
+        return result
+
+    async def _dispatch(
+        self, command: ws.Control | ws.Input, handler: CommandHandler, context: CommandContext
+    ) -> ws.Part | dict[str, Any]:
+        """Run the command where its execution runs: here, or on its owner process."""
+        forwarded = await self.runtime.broker.forward(command, _public(self.principal))
+        if forwarded is not None:
+            return forwarded
+        if isinstance(command, ws.Control):
+            return await handler.on_control(command, context)
+        return await handler.on_input(command, context)
+
+    async def _answer(
+        self, request: CommandRequest, outcome: Awaitable[ws.Part | dict[str, Any]]
+    ) -> None:
+        """Await a handler and reply with its result or its error."""
+        try:
+            result = await outcome
+        except Exception as exc:
+            await self._run(self.session.fail(request, self._failure(exc, request)))
+            return
+        await self._run(self.session.succeed(request, result))
+
+    def _failure(
+        self, exc: Exception, request: SubscribeRequest | CommandRequest
+    ) -> ws.ProtocolError:
+        """The error the client gets; an unexpected exception is logged here, once."""
+        if not isinstance(exc, (ws.ProtocolError, BrokerUnavailable)):
+            logger.error(
+                "flowwire connection %s: %r failed", self.connection_id, request, exc_info=exc
+            )
+        return wire_error(exc)
+
+
+def _public(principal: Principal) -> Any:
+    """What the `auth` reply may say about the principal: plain data only."""
+    try:
+        return msgspec.to_builtins(principal)
+    except TypeError:
+        return None

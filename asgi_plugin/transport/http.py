@@ -1,0 +1,177 @@
+"""HTTP under the mount: `GET stats`, `GET health`, `POST publish`, `GET schema`, `GET asyncapi`."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+from typing import Any
+
+import msgspec
+
+import wsproto_schema as ws
+from asgi_plugin.brokers.base import BrokerUnavailable
+from wsproto_schema import ErrorCode, ProtocolError
+
+from .errors import HTTP_STATUS, wire_error
+from .runtime import Runtime
+from .types import Receive, Scope, Send
+
+__all__ = ["handle_http", "route_path"]
+
+Headers = list[tuple[bytes, bytes]]
+
+_documents: dict[tuple[str, int], bytes] = {}
+
+
+def route_path(scope: Scope) -> str:
+    """The path below the mount point, without slashes: `stats`, `publish`, ``."""
+    path: str = scope.get("path", "")
+    root: str = scope.get("root_path", "").rstrip("/")
+    # Starlette ≥ 0.33 keeps the full path and sets root_path; other routers (Litestar)
+    # hand over the path below the mount. Strip only a whole leading segment.
+    if root and (path == root or path.startswith(root + "/")):
+        path = path[len(root) :]
+    return path.strip("/")
+
+
+async def _respond(send: Send, status: int, body: bytes, headers: Headers | None = None) -> None:
+    head = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": head + (headers or [])})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _json(send: Send, status: int, data: Any, headers: Headers | None = None) -> None:
+    await _respond(send, status, msgspec.json.encode(data), headers)
+
+
+async def _error(
+    send: Send, error: ProtocolError, status: int | None = None, headers: Headers | None = None
+) -> None:
+    """An error answered over HTTP: `{"error": {...}}`, the fields of the `error` frame."""
+    await _json(send, status or HTTP_STATUS[error.code], {"error": error.to_dict()}, headers)
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes | None:
+    """The request body, or None when it is larger than `limit`."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return b""
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _header(scope: Scope, name: bytes) -> str:
+    for key, value in scope.get("headers", []):
+        if key.lower() == name:
+            return str(value.decode("latin-1"))
+    return ""
+
+
+def _document(name: str) -> bytes:
+    """A generated document for the current registry (app events included), built once."""
+    key = (name, ws.registry.version)
+    if key not in _documents:
+        from wsproto_schema.asyncapi import asyncapi_document
+        from wsproto_schema.catalog import Catalog
+        from wsproto_schema.json_schema import bundle_schema
+
+        catalog = Catalog.build(ws.registry)
+        document = bundle_schema(catalog) if name == "schema" else asyncapi_document(catalog)
+        _documents[key] = json.dumps(document, indent=2).encode()
+    return _documents[key]
+
+
+async def handle_http(runtime: Runtime, scope: Scope, receive: Receive, send: Send) -> None:
+    route = route_path(scope)
+    method = scope.get("method", "GET")
+    routes = {
+        "stats": "GET",
+        "health": "GET",
+        "schema": "GET",
+        "asyncapi": "GET",
+        "publish": "POST",
+    }
+    if route == "":
+        message = "this is a flowwire WebSocket endpoint: connect with a WebSocket client"
+        await _error(
+            send,
+            ProtocolError(ErrorCode.INVALID_FRAME, message),
+            426,
+            headers=[(b"upgrade", b"websocket")],
+        )
+        return
+    if route not in routes:
+        await _error(send, ProtocolError(ErrorCode.NOT_FOUND, f"no such endpoint: {route!r}"))
+        return
+    if method != routes[route] and not (method == "HEAD" and routes[route] == "GET"):
+        await _error(
+            send,
+            ProtocolError(ErrorCode.INVALID_FRAME, f"{route} takes {routes[route]}"),
+            405,
+            headers=[(b"allow", routes[route].encode())],
+        )
+        return
+    if route == "stats":
+        await _json(send, 200, runtime.snapshot_stats())
+    elif route == "health":
+        health = runtime.broker.health()
+        await _json(
+            send, 200 if health.get("ok") else 503, {"ok": bool(health.get("ok")), "broker": health}
+        )
+    elif route in ("schema", "asyncapi"):
+        await _respond(send, 200, _document(route))
+    else:
+        await _publish(runtime, scope, receive, send)
+
+
+async def _publish(runtime: Runtime, scope: Scope, receive: Receive, send: Send) -> None:
+    key = runtime.options.api_key
+    if key is None:
+        message = "publishing over HTTP is disabled: set api_key"
+        await _error(send, ProtocolError(ErrorCode.FORBIDDEN, message))
+        return
+    scheme, _, token = _header(scope, b"authorization").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), key.encode()):
+        await _error(
+            send,
+            ProtocolError(ErrorCode.UNAUTHORIZED, "send `Authorization: Bearer <api_key>`"),
+            headers=[(b"www-authenticate", b'Bearer realm="flowwire"')],
+        )
+        return
+    limit = runtime.options.max_frame_bytes
+    body = await _read_body(receive, limit)
+    if body is None:
+        message = f"$: body is larger than {limit} bytes"
+        await _error(send, ProtocolError(ErrorCode.TOO_LARGE, message, path="$"))
+        return
+    content_type = _header(scope, b"content-type")
+    codec: ws.Codec = runtime.msgpack if "msgpack" in content_type else runtime.json
+    try:
+        events = codec.decode_events(body) if _is_array(body) else [codec.decode_event(body)]
+        published = []
+        for event in events:
+            published.append(await runtime.publish_event(event))
+            await asyncio.sleep(0)  # let writers drain between events: a batch is not a burst
+    except ProtocolError as error:
+        await _error(send, error, 400)
+        return
+    except BrokerUnavailable as exc:
+        await _error(send, wire_error(exc), 503, headers=[(b"retry-after", b"1")])
+        return
+    positions = [{"topic": event.topic, "seq": event.seq} for event in published]
+    await _json(send, 200, {"published": positions} if _is_array(body) else positions[0])
+
+
+def _is_array(body: bytes) -> bool:
+    """A batch: a JSON array, or a MessagePack array (fixarray, array 16, array 32)."""
+    first = body.lstrip()[:1]
+    return first == b"[" or (bool(first) and (0x90 <= first[0] <= 0x9F or first[0] in (0xDC, 0xDD)))

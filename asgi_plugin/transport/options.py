@@ -1,0 +1,193 @@
+"""Every option of a flowwire app, with its type, its default and what it does: in one place.
+
+`FlowwireApp(**options)` and `FlowwireMiddleware(app, **options)` take these as
+keyword arguments, typed (`OptionArgs`), so mypy and IDEs know each one; a
+wrong name or a wrong type fails at construction with a `TypeError`, a value
+out of range with a `ValueError`. Every duration is in milliseconds (`_ms`).
+"""
+
+from __future__ import annotations
+
+import typing
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, fields
+from typing import Any, TypedDict, Union
+
+import wsproto_schema
+from asgi_plugin.brokers.base import Broker
+from asgi_plugin.core.session import SessionLimits
+from asgi_plugin.engine.handlers import CommandHandler
+
+from .hooks import AuthenticateHook, AuthorizeHook, TokenHook
+
+__all__ = ["OptionArgs", "Options"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Options:
+    """Keyword arguments of `FlowwireApp` and `FlowwireMiddleware`."""
+
+    heartbeat_ms: int = 25_000
+    """The server pings every connection this often."""
+    heartbeat_timeout_ms: int = 10_000
+    """A client silent for heartbeat + timeout is closed with 4002."""
+    max_frame_bytes: int = 1_048_576
+    """Larger client frames close the connection with 1009."""
+    max_queued_frames: int = 1_000
+    """Frames waiting for one connection; past this it is closed with 4008 (slow consumer)."""
+    max_subscriptions: int = 100
+    """Topics and patterns one connection may subscribe to."""
+    max_invalid_frames: int = 10
+    """Invalid frames in a row before the connection is closed with 4000."""
+    commands_per_second: float = 50.0
+    """Sustained commands per connection; more get `rate_limited` errors."""
+    command_burst: int = 100
+    """Commands a connection may send at once before the rate applies."""
+    allowed_origins: Sequence[str] | None = None
+    """Origins browsers may connect from; None = same origin only, ["*"] = any."""
+    authenticate: AuthenticateHook | None = None
+    """handshake → principal, or None to refuse the upgrade (HTTP 403 / close 1008)."""
+    authenticate_token: TokenHook | None = None
+    """Enables first-message auth: token of an `auth` command → principal, or None (4001)."""
+    auth_timeout_ms: int = 10_000
+    """How long a connection may wait before its `auth` command (then 4001)."""
+    authorize: AuthorizeHook | None = None
+    """(principal, action, topic) → allowed, asked on every subscribe and command."""
+    api_key: str | None = None
+    """Bearer key of `POST …/publish`; publishing over HTTP is off without one."""
+    broker: Broker | None = None
+    """Where seq numbers and history live; a MemoryBroker by default."""
+    handler: CommandHandler | None = None
+    """Your engine: takes `execute`, `control` and `input` commands (see `CommandHandler`)."""
+    close_timeout_ms: int = 5_000
+    """How long closing may wait for a connection's writer before giving up on it."""
+    reconnect_ms: int = 1_000
+    """The `reconnect_ms` hint of the `goaway` frame sent on shutdown."""
+    server_name: str = f"flowwire/{wsproto_schema.__version__}"
+    """Sent as `welcome.server`."""
+    eager_send: bool = True
+    """Send at once, without a task switch, to a connection whose writer is idle (see writer.py)."""
+    drain_on_signals: bool = True
+    """On SIGTERM/SIGINT, send `goaway` and close 1001 before the server closes sockets."""
+
+    def __post_init__(self) -> None:
+        hints = typing.get_type_hints(Options)
+        for option in fields(self):
+            value = getattr(self, option.name)
+            if not _fits(value, hints[option.name]):
+                expected = _describe(hints[option.name])
+                hint = " (a list, not one string)" if isinstance(value, str) else ""
+                raise TypeError(f"option {option.name} takes {expected}, got {value!r}{hint}")
+        for name in _POSITIVE:
+            if getattr(self, name) <= 0:
+                raise ValueError(f"option {name} must be positive, got {getattr(self, name)!r}")
+
+    @classmethod
+    def names(cls) -> frozenset[str]:
+        return frozenset(f.name for f in fields(cls))
+
+    @classmethod
+    def from_args(cls, owner: str, args: dict[str, Any]) -> Options:
+        """`Options(**args)`, with an unknown name named as an option of `owner`."""
+        unknown = set(args) - cls.names()
+        if unknown:
+            raise TypeError(f"unknown {owner} option(s): {', '.join(sorted(unknown))}")
+        return cls(**args)
+
+    def limits(self) -> SessionLimits:
+        return SessionLimits(
+            heartbeat_ms=self.heartbeat_ms,
+            heartbeat_timeout_ms=self.heartbeat_timeout_ms,
+            max_frame_bytes=self.max_frame_bytes,
+            max_subscriptions=self.max_subscriptions,
+            max_invalid_frames=self.max_invalid_frames,
+            commands_per_second=self.commands_per_second,
+            command_burst=self.command_burst,
+            auth_timeout_ms=self.auth_timeout_ms,
+        )
+
+
+class OptionArgs(TypedDict, total=False):
+    """The keyword arguments of `FlowwireApp` and `FlowwireMiddleware`; each is documented,
+    with its default, on `Options` (a test keeps the two in step)."""
+
+    heartbeat_ms: int
+    heartbeat_timeout_ms: int
+    max_frame_bytes: int
+    max_queued_frames: int
+    max_subscriptions: int
+    max_invalid_frames: int
+    commands_per_second: float
+    command_burst: int
+    allowed_origins: Sequence[str] | None
+    authenticate: AuthenticateHook | None
+    authenticate_token: TokenHook | None
+    auth_timeout_ms: int
+    authorize: AuthorizeHook | None
+    api_key: str | None
+    broker: Broker | None
+    handler: CommandHandler | None
+    close_timeout_ms: int
+    reconnect_ms: int
+    server_name: str
+    eager_send: bool
+    drain_on_signals: bool
+
+
+_POSITIVE = (
+    "heartbeat_ms",
+    "heartbeat_timeout_ms",
+    "max_frame_bytes",
+    "max_queued_frames",
+    "max_subscriptions",
+    "max_invalid_frames",
+    "commands_per_second",
+    "command_burst",
+    "auth_timeout_ms",
+    "close_timeout_ms",
+)
+
+
+def _fits(value: Any, hint: Any) -> bool:
+    """Whether `value` fits the option's annotation (the kinds of types options use)."""
+    origin = typing.get_origin(hint)
+    if origin is Union or type(hint).__name__ == "UnionType":
+        return any(_fits(value, arm) for arm in typing.get_args(hint))
+    if hint is type(None):
+        return value is None
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if origin is Sequence:
+        (item,) = typing.get_args(hint)
+        return (
+            isinstance(value, Sequence)
+            and not isinstance(value, (str, bytes))
+            and all(_fits(v, item) for v in value)
+        )
+    if origin is Callable or hint is Callable:
+        return callable(value)
+    if hint is CommandHandler:
+        return all(
+            callable(getattr(value, m, None)) for m in ("on_execute", "on_control", "on_input")
+        )
+    if isinstance(hint, type):
+        return isinstance(value, hint)
+    return True  # pragma: no cover - an annotation this checker does not know
+
+
+def _describe(hint: Any) -> str:
+    if typing.get_origin(hint) is Union or type(hint).__name__ == "UnionType":
+        return ", or ".join(_describe(arm) for arm in typing.get_args(hint))
+    if hint is type(None):
+        return "None"
+    if typing.get_origin(hint) is Sequence:
+        return "a list of " + str(typing.get_args(hint)[0].__name__)
+    if typing.get_origin(hint) is Callable:
+        return "a function"
+    if hint is CommandHandler:
+        return "a CommandHandler (on_execute, on_control, on_input)"
+    return f"{'an' if hint.__name__[0] in 'aeiouAEIOU' else 'a'} {hint.__name__}"

@@ -1,0 +1,232 @@
+"""`Runtime`: what every connection of one flowwire app shares, and the app's lifecycle.
+
+It holds the options, the broker, the hub, the codecs, the open connections
+and the counters; it publishes (the engine side's `Publisher`), receives what
+the broker hands this process (the broker's `BrokerSink`), keeps which topics
+this process watches, and starts, drains and stops. `FlowwireApp` is its ASGI
+face; a `Connection` reaches the rest of the app only through it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+from collections.abc import Iterable
+from typing import Any, Protocol
+
+import msgspec
+
+import wsproto_schema as ws
+from asgi_plugin.brokers.base import Broker
+from asgi_plugin.brokers.memory import MemoryBroker
+from asgi_plugin.core.hub import Hub, Subscriber
+from asgi_plugin.engine.handlers import CommandContext
+from asgi_plugin.engine.reporter import Publisher, Reporter
+from wsproto_schema import Event
+
+from .options import Options
+from .signals import SignalDrain
+from .stats import Stats
+from .writer import Writer
+
+__all__ = ["Member", "Runtime"]
+
+logger = logging.getLogger("flowwire")
+
+
+class Member(Subscriber, Protocol):
+    """What the runtime asks of a connection (`Connection` is the one implementation)."""
+
+    writer: Writer
+
+    def goaway(self, reconnect_ms: int) -> None:
+        """Shutdown: `goaway`, then close 1001, after what is already queued."""
+        ...
+
+    async def closed(self) -> None:
+        """Until the connection has sent its close (or given up)."""
+        ...
+
+    def reset(self, topic: str) -> None:
+        """The topic's stream was lost: the client must reconnect and resynchronize."""
+        ...
+
+    def overflow(self) -> None:
+        """Its queue passed the bound: close 4008."""
+        ...
+
+
+class Runtime:
+    """The shared state and lifecycle of one flowwire app (see the module docstring)."""
+
+    def __init__(self, options: Options) -> None:
+        self.options = options
+        self.limits = options.limits()
+        self.broker: Broker = options.broker or MemoryBroker()
+        self.hub: Hub[Member] = Hub(on_overflow=self._overflowed)
+        self.deliver = self.hub.deliver  # the broker's hot path calls the hub directly
+        self.broker.bind(self)
+        self.json = ws.JsonCodec()
+        self.msgpack = ws.MsgpackCodec()
+        self.connections: set[Member] = set()
+        self.stats = Stats()
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.publisher: Publisher = self
+        """What command handlers get as `context.app` (the `FlowwireApp` sets itself)."""
+        self.stopping = False
+        self._started: asyncio.Future[None] | None = None
+        self._stopped = False
+        self._signals = SignalDrain(self.drain)
+        self._watched: set[str] = set()
+        self._background: set[asyncio.Task[None]] = set()
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start the broker (once). Called by the lifespan, or on first use without one."""
+        if self._started is None:
+            self.loop = asyncio.get_running_loop()
+            self._started = self.loop.create_future()
+            try:
+                await self.broker.start()
+            except BaseException as exc:
+                self._started.set_exception(exc)
+                self._started = None
+                raise
+            self._started.set_result(None)
+            if self.options.drain_on_signals:
+                self._signals.install(self.loop)
+        await asyncio.shield(self._started)
+
+    @property
+    def started(self) -> bool:
+        """Whether `start` has run (it may still be connecting the broker)."""
+        return self._started is not None
+
+    @property
+    def stopped(self) -> bool:
+        """Whether `shutdown` has run."""
+        return self._stopped
+
+    async def drain(self) -> None:
+        """Refuse new connections; send every client `goaway` and close 1001; wait (bounded)."""
+        self.stopping = True
+        connections = list(self.connections)
+        for connection in connections:
+            connection.goaway(self.options.reconnect_ms)
+        if connections:
+            await asyncio.wait(
+                [asyncio.ensure_future(c.closed()) for c in connections],
+                timeout=self.options.close_timeout_ms / 1000,
+            )
+
+    async def shutdown(self) -> None:
+        """`drain`, then stop the broker. Called by the lifespan shutdown."""
+        if self._stopped:
+            return
+        self._stopped = True
+        await self.drain()
+        self._signals.uninstall()
+        if self._started is not None:
+            await self.broker.stop()
+
+    # -- publishing (the engine side's Publisher) ---------------------------------------------
+
+    async def publish(self, event: Event) -> int:
+        return (await self.publish_event(event)).seq
+
+    async def publish_event(self, event: Event) -> Event:
+        await self.start()
+        self.json.check_event(event)
+        published = await self.broker.publish(event)
+        self.stats.published += 1
+        return published
+
+    def publish_threadsafe(self, event: Event) -> concurrent.futures.Future[int]:
+        loop = self.loop
+        if loop is None or loop.is_closed():
+            raise RuntimeError(
+                "flowwire is not running yet: start it (lifespan, or a first request) "
+                "before publishing from threads"
+            )
+        return asyncio.run_coroutine_threadsafe(self.publish(event), loop)
+
+    def reporter(
+        self, workflow_id: str, execution_id: str, *, topic: str | None = None
+    ) -> Reporter:
+        return Reporter(self, workflow_id, execution_id, topic=topic)
+
+    # -- what the broker hands this process (its BrokerSink) ---------------------------------
+
+    def reset(self, topic: str) -> None:
+        """A topic's stream was lost (new epoch): its subscribers must resynchronize."""
+        for subscriber in list(self.hub.subscribers(topic)):
+            subscriber.reset(topic)
+
+    async def run_forwarded(self, command: ws.Control | ws.Input, principal: Any) -> dict[str, Any]:
+        """A command another process forwarded here: run it on this process's handler."""
+        handler = self.options.handler
+        if handler is None:
+            raise ws.ProtocolError(ws.ErrorCode.NOT_FOUND, "this process runs no workflows")
+        context = CommandContext(self.publisher, principal, "forwarded")
+        if isinstance(command, ws.Control):
+            result: ws.Part = await handler.on_control(command, context)
+        else:
+            result = await handler.on_input(command, context)
+        data: dict[str, Any] = msgspec.to_builtins(result)
+        return data
+
+    def _overflowed(self, subscriber: Member) -> None:
+        subscriber.overflow()
+
+    # -- which topics this process needs -------------------------------------------------------
+
+    async def watch(self, topics: Iterable[str]) -> None:
+        """Have the broker deliver these topics here (before reading their position)."""
+        for topic in topics:
+            if topic not in self._watched:
+                await self.broker.watch(topic)
+                self._watched.add(topic)
+
+    def release(self, topics: Iterable[str]) -> None:
+        """Stop the broker delivering topics nobody here subscribes to any more."""
+        for topic in topics:
+            if topic in self._watched and not self.hub.watched(topic):
+                self._watched.discard(topic)
+                task = asyncio.get_running_loop().create_task(self.broker.unwatch(topic))
+                self._background.add(task)
+                task.add_done_callback(self._background.discard)
+
+    def forget(self, connection: Member, *, keep_registered: bool = False) -> None:
+        """Take a connection out of the hub (and, once it is gone, out of the app)."""
+        topics = self.hub.topics_of(connection)
+        self.hub.remove(connection)
+        self.release(topics)
+        if not keep_registered:
+            self.connections.discard(connection)
+
+    # -- monitoring -------------------------------------------------------------------
+
+    def snapshot_stats(self) -> dict[str, Any]:
+        stats = self.stats
+        for connection in self.connections:
+            connection.writer.flush_counts()
+        depth_now = max((len(c.writer) for c in self.connections), default=0)
+        return {
+            "connections": len(self.connections),
+            "topics": self.hub.topic_count(),
+            "subscriptions": self.hub.subscription_count(),
+            "published": stats.published,
+            "deliveries": self.hub.deliveries,
+            "frames_sent": stats.frames_sent,
+            "bytes_sent": stats.bytes_sent,
+            "frames_dropped": stats.frames_dropped,
+            "slow_consumer_closes": stats.slow_consumer_closes,
+            "max_queue_depth": max(stats.max_queue_depth, depth_now),
+            "queue_depth_now": depth_now,
+            "connections_opened": stats.connections_opened,
+            "handshakes_refused": stats.handshakes_refused,
+            "uptime_s": round(stats.uptime(), 3),
+            "broker": self.broker.health(),
+        }

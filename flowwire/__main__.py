@@ -1,0 +1,5 @@
+"""`python -m flowwire`: the `flowwire` command."""
+
+from .cli import main
+
+raise SystemExit(main())
