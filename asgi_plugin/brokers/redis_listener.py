@@ -221,18 +221,24 @@ class RedisListener:
             self.last[topic], self.epochs[topic] = position.seq, position.epoch
 
     async def unwatch(self, topic: str) -> None:
-        with contextlib.suppress(Exception):
-            if is_pattern(topic):
-                self.prefixes.discard(pattern_prefix(topic))
-                if self._pubsub is not None:
-                    await self._pubsub.punsubscribe(self._pattern(pattern_prefix(topic)))
-            else:
-                self.exact.discard(topic)
-                if self._pubsub is not None:
-                    await self._pubsub.unsubscribe(self.broker.channel(topic))
+        """Stop delivering a topic or pattern. Forgotten at once (a reconnect will not
+        subscribe it again); `BrokerUnavailable` when Redis could not be told."""
+        if is_pattern(topic):
+            self.prefixes.discard(pattern_prefix(topic))
+        else:
+            self.exact.discard(topic)
         for name in [t for t in self.last if not self._wanted(t)]:
             self.last.pop(name, None)
             self.epochs.pop(name, None)
+        if self._pubsub is None:
+            return
+        try:
+            if is_pattern(topic):
+                await self._pubsub.punsubscribe(self._pattern(pattern_prefix(topic)))
+            else:
+                await self._pubsub.unsubscribe(self.broker.channel(topic))
+        except Exception as exc:
+            raise BrokerUnavailable(f"Redis is unavailable: {exc}") from exc
 
     def _wanted(self, topic: str) -> bool:
         return topic in self.exact or any(topic.startswith(p) for p in self.prefixes)

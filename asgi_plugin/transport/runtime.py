@@ -28,6 +28,7 @@ from wsproto_schema import Event
 from .options import Options
 from .signals import SignalDrain
 from .stats import Stats
+from .watches import Watches
 from .writer import Writer
 
 __all__ = ["Member", "Runtime"]
@@ -78,8 +79,7 @@ class Runtime:
         self._started: asyncio.Future[None] | None = None
         self._stopped = False
         self._signals = SignalDrain(self.drain)
-        self._watched: set[str] = set()
-        self._background: set[asyncio.Task[None]] = set()
+        self.watches = Watches(self.broker, self.hub.watched)
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -129,6 +129,7 @@ class Runtime:
         await self.drain()
         self._signals.uninstall()
         if self._started is not None:
+            await self.watches.settle()
             await self.broker.stop()
 
     # -- publishing (the engine side's Publisher) ---------------------------------------------
@@ -184,19 +185,11 @@ class Runtime:
 
     async def watch(self, topics: Iterable[str]) -> None:
         """Have the broker deliver these topics here (before reading their position)."""
-        for topic in topics:
-            if topic not in self._watched:
-                await self.broker.watch(topic)
-                self._watched.add(topic)
+        await self.watches.watch(topics)
 
     def release(self, topics: Iterable[str]) -> None:
         """Stop the broker delivering topics nobody here subscribes to any more."""
-        for topic in topics:
-            if topic in self._watched and not self.hub.watched(topic):
-                self._watched.discard(topic)
-                task = asyncio.get_running_loop().create_task(self.broker.unwatch(topic))
-                self._background.add(task)
-                task.add_done_callback(self._background.discard)
+        self.watches.release(topics)
 
     def forget(self, connection: Member, *, keep_registered: bool = False) -> None:
         """Take a connection out of the hub (and, once it is gone, out of the app)."""
