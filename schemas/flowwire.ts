@@ -34,7 +34,7 @@ export type JsonValue =
   | { [key: string]: JsonValue };
 
 /** The `code` of an `error` frame. */
-export type ErrorCode = "invalid_json" | "invalid_frame" | "unknown_type" | "too_large" | "unauthorized" | "forbidden" | "not_found" | "invalid_workflow" | "conflict" | "rate_limited" | "internal";
+export type ErrorCode = "invalid_json" | "invalid_frame" | "unknown_type" | "too_large" | "unauthorized" | "forbidden" | "not_found" | "invalid_workflow" | "conflict" | "rate_limited" | "unavailable" | "internal";
 
 export type ControlAction = "pause" | "resume" | "stop";
 

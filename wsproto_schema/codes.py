@@ -42,6 +42,8 @@ class ErrorCode(str, enum.Enum):
     """The command does not fit the current state (resume of a running execution)."""
     RATE_LIMITED = "rate_limited"
     """Too many commands: retry after `retry_after_ms`."""
+    UNAVAILABLE = "unavailable"
+    """The server cannot do this now (its broker is unreachable): retry after `retry_after_ms`."""
     INTERNAL = "internal"
     """The server failed; the message carries no detail of the failure."""
 

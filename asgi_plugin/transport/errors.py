@@ -11,7 +11,7 @@ from __future__ import annotations
 from asgi_plugin.brokers.base import BrokerUnavailable
 from wsproto_schema import ErrorCode, ProtocolError
 
-__all__ = ["HTTP_STATUS", "wire_error"]
+__all__ = ["HTTP_STATUS", "RETRY_AFTER_MS", "wire_error"]
 
 HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.INVALID_JSON: 400,
@@ -24,9 +24,13 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.NOT_FOUND: 404,
     ErrorCode.CONFLICT: 409,
     ErrorCode.RATE_LIMITED: 429,
+    ErrorCode.UNAVAILABLE: 503,
     ErrorCode.INTERNAL: 500,
 }
-"""The HTTP status of an error answered over HTTP (a broker outage is 503, see `wire_error`)."""
+"""The HTTP status of an error answered over HTTP."""
+
+RETRY_AFTER_MS = 1_000
+"""What a client is told to wait before retrying while the broker is unavailable."""
 
 
 def wire_error(exc: Exception) -> ProtocolError:
@@ -35,5 +39,10 @@ def wire_error(exc: Exception) -> ProtocolError:
     if isinstance(exc, ProtocolError):
         return exc
     if isinstance(exc, BrokerUnavailable):
-        return ProtocolError(ErrorCode.INTERNAL, f"the broker is unavailable: {exc}")
+        # The broker's own message names its address: that is for the server log, not clients.
+        return ProtocolError(
+            ErrorCode.UNAVAILABLE,
+            "the server's broker is unavailable: retry later",
+            retry_after_ms=RETRY_AFTER_MS,
+        )
     return ProtocolError(ErrorCode.INTERNAL, "the command failed on the server")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
+import logging
 from typing import Any
 
 import msgspec
@@ -18,6 +19,8 @@ from .runtime import Runtime
 from .types import Receive, Scope, Send
 
 __all__ = ["handle_http", "route_path"]
+
+logger = logging.getLogger("flowwire")
 
 Headers = list[tuple[bytes, bytes]]
 
@@ -165,7 +168,8 @@ async def _publish(runtime: Runtime, scope: Scope, receive: Receive, send: Send)
         await _error(send, error, 400)
         return
     except BrokerUnavailable as exc:
-        await _error(send, wire_error(exc), 503, headers=[(b"retry-after", b"1")])
+        logger.warning("flowwire: publish over HTTP refused: %s", exc)
+        await _error(send, wire_error(exc), headers=[(b"retry-after", b"1")])
         return
     positions = [{"topic": event.topic, "seq": event.seq} for event in published]
     await _json(send, 200, {"published": positions} if _is_array(body) else positions[0])

@@ -104,6 +104,7 @@ DESIGN_ERROR_CODES = [
     "invalid_workflow",
     "conflict",
     "rate_limited",
+    "unavailable",  # beyond the original design: a broker outage, retryable (docs/protocol.md)
     "internal",
 ]
 DESIGN_CLOSE_CODES = [1000, 1001, 1008, 1009, 1011, 1012, 1013, 4000, 4001, 4002, 4008]
