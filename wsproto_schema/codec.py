@@ -14,6 +14,7 @@ from .base import Event, Frame
 from .codes import SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK, CloseCode, ErrorCode
 from .control import Batch
 from .errors import ProtocolError, error_from_msgspec
+from .integers import check_integers, out_of_range, refuse_out_of_range
 from .registry import ClientFrame, FrameRegistry, registry
 from .strict import first_unknown_field
 
@@ -107,7 +108,16 @@ class Codec:
     def decode_command(self, data: WireData, *, max_bytes: int | None = None) -> ClientFrame:
         """Decode a client frame strictly, raising `ProtocolError` on any deviation."""
         frame: ClientFrame = self._decode(self._commands, data, max_bytes)
+        try:
+            self._check_integers(data, frame)
+        except ProtocolError as error:
+            error.ref = frame.ref
+            raise
         return frame
+
+    def _check_integers(self, data: WireData, frame: Any) -> None:
+        """Integers beyond 64 bits are refused with their path. MessagePack cannot carry
+        them at all; JSON can (see JsonCodec)."""
 
     def decode_event(
         self, data: WireData, *, max_bytes: int | None = None, check_unknown: bool = True
@@ -117,6 +127,7 @@ class Codec:
         the broker fills them in."""
         self._refresh()
         event: Event = self._decode(self._events, data, max_bytes)
+        self._check_integers(data, event)
         if check_unknown:
             self._reject_unknown_fields(self._generic.decode(data), event)
         return event
@@ -125,15 +136,21 @@ class Codec:
         """Decode an array of events to publish (`$[2].status` names a bad field)."""
         self._refresh()
         events: list[Event] = self._decode(self._event_lists, data, max_bytes)
+        self._check_integers(data, events)
         raw = self._generic.decode(data)
         for index, event in enumerate(events):
             self._reject_unknown_fields(raw[index], event, f"$[{index}]")
         return events
 
     def check_event(self, event: Event) -> None:
-        """Raise `ProtocolError` unless a Struct built in Python is a valid, registered event."""
+        """Raise `ProtocolError` unless a Struct built in Python is a valid, registered event
+        that every codec can carry (integers within 64 bits)."""
         self._refresh()
         self._decode(self._events, self.encode(event), None)
+        try:
+            _MSGPACK_CHECK.encode(event)
+        except OverflowError:
+            raise refuse_out_of_range(out_of_range(msgspec.to_builtins(event)) or "$") from None
 
     @staticmethod
     def _reject_unknown_fields(raw: Any, frame: Frame, path: str = "$") -> None:
@@ -184,6 +201,10 @@ class Codec:
         raise NotImplementedError
 
 
+_MSGPACK_CHECK = msgspec.msgpack.Encoder()
+"""Encodes events only to find integers MessagePack cannot carry."""
+
+
 def _too_large(data: WireData, max_bytes: int) -> bool:
     if isinstance(data, str):
         # A str of n characters encodes to n..4n UTF-8 bytes: encode only when unsure.
@@ -215,6 +236,9 @@ class JsonCodec(Codec):
 
     def _generic_encode(self, item: Any) -> bytes:
         return self._encoder.encode(item)
+
+    def _check_integers(self, data: WireData, frame: Any) -> None:
+        check_integers(data, lambda: self._generic.decode(data))
 
 
 class MsgpackCodec(Codec):
