@@ -104,7 +104,14 @@ def _pending(node: ws.NodeInfo) -> dict[str, Any]:
 
 
 def fold(state: ExecutionState, event: ws.Event) -> None:
-    """Apply one stateful event (see `STATEFUL`) to its execution's state."""
+    """Apply one stateful event (see `STATEFUL`) to its execution's state.
+
+    A finished execution does not move: only a new `execution.started` (a new run
+    under the same id) changes it. Events an engine publishes after the end are
+    still delivered, but they change nothing a late joiner is shown.
+    """
+    if state.finished and not isinstance(event, ws.ExecutionStarted):
+        return
     state.last_seq = event.seq
     state.ts = event.ts
     if isinstance(event, ws.ExecutionStarted):

@@ -32,7 +32,9 @@ from asgi_plugin.core.topics import default_topic
 from wsproto_schema import JsonValue
 
 __all__ = [
+    "TERMINAL_EVENTS",
     "EdgeLike",
+    "ExecutionEnded",
     "ExecutionEvents",
     "NodeLike",
     "Pending",
@@ -45,6 +47,21 @@ R = TypeVar("R")
 
 Pending = Coroutine[Any, Any, int]
 """What an async `Reporter` method returns: await it for the event's seq."""
+
+TERMINAL_EVENTS: tuple[type[ws.Event], ...] = (
+    ws.ExecutionCompleted,
+    ws.ExecutionFailed,
+    ws.ExecutionStopped,
+)
+
+
+class ExecutionEnded(RuntimeError):
+    """The execution already ended (completed, failed or stopped): no event may follow.
+
+    An engine that keeps working after `stop` (a thread that does not check) meets
+    this at its next report, which is its cue to stop.
+    """
+
 
 NodeLike = Union[str, ws.NodeInfo, dict[str, Any]]
 """A node: its id, a NodeInfo, or a dict with `id` and optional `name` and `kind`."""
@@ -88,9 +105,12 @@ class _Track:
     durations: list[float] = field(default_factory=list)
     tokens: dict[str, int] = field(default_factory=dict)
     started: float | None = None
+    ended: str | None = None
+    """The terminal event already published (`execution.stopped`, …), if any."""
 
     def reset(self, nodes: Iterable[str]) -> None:
         """A new run of the execution: every node pending, the clock started."""
+        self.ended = None
         self.nodes = dict.fromkeys(nodes, "pending")
         self.running_since.clear()
         self.durations.clear()
@@ -162,10 +182,20 @@ class ExecutionEvents(Generic[R]):
         raise NotImplementedError
 
     def _event(self, cls: type[ws.Event], **fields: Any) -> R:
+        if (ended := self._track.ended) is not None and cls is not ws.ExecutionStarted:
+            raise ExecutionEnded(
+                f"execution {self.execution_id!r} already ended ({ended}): "
+                f"no {ws.frame_tag(cls)} after it"
+            )
         event = cls(
             topic=self.topic, workflow_id=self.workflow_id, execution_id=self.execution_id, **fields
         )
         return self._emit(event)
+
+    def _published(self, event: ws.Event) -> None:
+        """Record a published event: after a terminal one, nothing more is accepted."""
+        if isinstance(event, TERMINAL_EVENTS):
+            self._track.ended = ws.frame_tag(type(event))
 
     # -- the execution -------------------------------------------------------------
 
@@ -377,7 +407,15 @@ class Reporter(ExecutionEvents[Pending]):
         """The same methods for engines in threads."""
 
     def _emit(self, event: ws.Event) -> Pending:
+        if isinstance(event, TERMINAL_EVENTS):
+            return self._publish_terminal(event)
         return self.publisher.publish(event)
+
+    async def _publish_terminal(self, event: ws.Event) -> int:
+        # Marked ended once published: a terminal event whose publish failed may be retried.
+        seq = await self.publisher.publish(event)
+        self._published(event)
+        return seq
 
 
 class SyncReporter(ExecutionEvents[int]):
@@ -395,7 +433,9 @@ class SyncReporter(ExecutionEvents[int]):
         try:
             asyncio.get_running_loop()
         except RuntimeError:
-            return self._publisher.publish_threadsafe(event).result()
+            seq = self._publisher.publish_threadsafe(event).result()
+            self._published(event)
+            return seq
         raise RuntimeError(
             "use `await reporter.<method>()` on the event loop; `.sync` is for threads"
         )
