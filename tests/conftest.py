@@ -66,11 +66,13 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
 
 @pytest.fixture
 def start_redis(tmp_path: Path) -> Iterator[Any]:
-    """Start redis-servers with options (`appendonly=True`); all are killed at teardown."""
+    """Start redis-servers with options (`appendonly=True`, `appendfsync="always"`); all are
+    killed at teardown."""
     started: list[RedisServer] = []
 
-    def start(*, appendonly: bool = False) -> RedisServer:
-        server = RedisServer(tmp_path / f"redis{len(started)}", appendonly=appendonly).start()
+    def start(*, appendonly: bool = False, appendfsync: str = "everysec") -> RedisServer:
+        directory = tmp_path / f"redis{len(started)}"
+        server = RedisServer(directory, appendonly=appendonly, appendfsync=appendfsync).start()
         started.append(server)
         return server
 

@@ -24,10 +24,18 @@ IN_USE = "Address already in use"
 
 
 class RedisServer:
-    def __init__(self, directory: Path, *, appendonly: bool = False, tcp: bool = False) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        appendonly: bool = False,
+        appendfsync: str = "everysec",
+        tcp: bool = False,
+    ) -> None:
         self.binary = tools.redis_server()
         self.directory = directory
         self.appendonly = appendonly
+        self.appendfsync = appendfsync
         self.tcp = tcp
         self.port = 0
         # Unix socket paths are limited to about 100 bytes: a short directory of its own.
@@ -54,6 +62,8 @@ class RedisServer:
             "",
             "--appendonly",
             "yes" if self.appendonly else "no",
+            "--appendfsync",
+            self.appendfsync,
             "--dir",
             str(self.directory),
             "--loglevel",

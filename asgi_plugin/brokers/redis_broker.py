@@ -33,7 +33,7 @@ from wsproto_schema import ErrorCode, Event, ProtocolError
 
 from .base import Broker, BrokerUnavailable, StreamPosition
 from .redis_listener import RedisListener
-from .redis_scripts import APPEND, POSITION, SNAPSHOTS
+from .redis_scripts import APPEND, BOOT, BUMP, POSITION, SNAPSHOTS
 
 __all__ = ["RedisBroker"]
 
@@ -101,6 +101,10 @@ class RedisBroker(Broker):
         self.socket_timeout_ms = socket_timeout_ms
         self.command_timeout_ms = command_timeout_ms
         self.process_id = secrets.token_hex(6)
+        self.run_id = ""
+        """The run id of the Redis server this process last connected to."""
+        self.durable = False
+        """Whether that Redis persists every write before acknowledging it."""
         self.listener = RedisListener(self, reconnect_max_ms=reconnect_max_ms)
         self._redis: Any = None
         self._scripts: dict[str, Any] = {}
@@ -119,6 +123,11 @@ class RedisBroker(Broker):
 
     def _topic_keys(self, topic: str) -> list[str]:
         return [self.key(k, topic) for k in ("seq", "epoch", "stream")]
+
+    def _epoch_keys(self, topic: str) -> list[str]:
+        """What `current_epoch` (redis_scripts.py) reads: when the topic was last written,
+        the Redis run now, and whether that Redis loses no acknowledged write."""
+        return [self.key("tboot", topic), self.key("boot", "run"), self.key("boot", "durable")]
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -146,9 +155,20 @@ class RedisBroker(Broker):
             "socket_connect_timeout": self.socket_timeout_ms / 1000,
             "retry": retry,
             "health_check_interval": 0,
+            "redis_connect_func": self._on_connect,
             **overrides,
         }
         return redis.Redis.from_url(self.url, **options)
+
+    async def _on_connect(self, connection: Any) -> None:
+        """Every new connection, before its first command: record which Redis run this is
+        (a restart may have brought back an older state: see redis_scripts.EPOCH)."""
+        await connection.on_connect()
+        durable = await _persists_every_write(connection)
+        self.durable = durable
+        keys = [self.key("boot", "run"), self.key("boot", "durable")]
+        await connection.send_command("EVAL", BOOT, 2, *keys, "1" if durable else "0")
+        self.run_id = (await connection.read_response()).decode()
 
     async def start(self) -> None:
         self._redis = self.client()
@@ -158,6 +178,7 @@ class RedisBroker(Broker):
                 ("append", APPEND),
                 ("position", POSITION),
                 ("snapshots", SNAPSHOTS),
+                ("bump", BUMP),
             )
         }
         await self.listener.start()
@@ -226,6 +247,7 @@ class RedisBroker(Broker):
                 exec_key,
                 self.key("live", event.topic),
                 self.key("done", event.topic),
+                *self._epoch_keys(event.topic),
             ],
             [
                 self._encoder.encode(event),
@@ -249,9 +271,17 @@ class RedisBroker(Broker):
 
     async def position(self, topic: str) -> StreamPosition:
         seq, epoch = await self._call(
-            "position", self._topic_keys(topic)[:2], [secrets.token_hex(8)]
+            "position",
+            [*self._topic_keys(topic)[:2], *self._epoch_keys(topic)],
+            [secrets.token_hex(8)],
         )
         return StreamPosition(epoch.decode(), int(seq))
+
+    async def new_epoch(self, topic: str, seen: str) -> str:
+        """Give the topic a new epoch unless it already moved on from `seen`: its history
+        went backwards (the listener saw a seq below what it delivered)."""
+        epoch = await self._call("bump", [self.key("epoch", topic)], [seen, secrets.token_hex(8)])
+        return str(epoch.decode())
 
     def decode(self, payload: bytes, seq: int) -> Event:
         """An event as stored (without its seq), with its seq."""
@@ -391,8 +421,36 @@ class RedisBroker(Broker):
             "ok": self.listener.connected,
             "url": _redacted(self.url),
             "process_id": self.process_id,
+            "durable": self.durable,
             **self.listener.status(),
         }
+
+
+_config_refused_logged: list[bool] = []
+
+
+async def _persists_every_write(connection: Any) -> bool:
+    """`appendonly yes` with `appendfsync always`: no acknowledged write is lost by a restart.
+    A Redis that refuses CONFIG (managed services often do) counts as not durable."""
+    settings: dict[str, str] = {}
+    for name in ("appendonly", "appendfsync"):
+        await connection.send_command("CONFIG", "GET", name)
+        try:
+            reply = await connection.read_response()
+        except Exception as exc:  # CONFIG disabled or not permitted: assume the worst
+            if not _config_refused_logged:
+                _config_refused_logged.append(True)
+                logger.info(
+                    "flowwire: Redis refuses CONFIG GET (%s): treated as not persisting every "
+                    "write, so a Redis restart resynchronises clients from snapshots",
+                    exc,
+                )
+            return False
+        pairs = (
+            reply.items() if isinstance(reply, dict) else zip(reply[::2], reply[1::2], strict=True)
+        )
+        settings.update({k.decode(): v.decode() for k, v in pairs})
+    return settings.get("appendonly") == "yes" and settings.get("appendfsync") == "always"
 
 
 def _unavailable(broker: RedisBroker, exc: Exception) -> BrokerUnavailable:

@@ -61,6 +61,10 @@ class ListenerBroker(Protocol):
 
     async def topics_since(self, since_ms: int) -> list[str]: ...
 
+    async def new_epoch(self, topic: str, seen: str) -> str:
+        """A new epoch for the topic unless it already moved on from `seen`."""
+        ...
+
     async def run_forwarded(self, request: dict[str, Any]) -> dict[str, Any]:
         """Run a command another process forwarded here; the answer to send back."""
         ...
@@ -295,6 +299,11 @@ class RedisListener:
         """After (re)connecting: everything published since each topic's last delivery."""
         for topic in list(self.last):
             position = await self.broker.position(topic)
+            if position.epoch == self.epochs.get(topic) and position.seq < self.last[topic]:
+                # Behind what was delivered under the same epoch: the history went back
+                # (Redis restored an older state). Its seq numbers will be given out again.
+                epoch = await self.broker.new_epoch(topic, position.epoch)
+                position = type(position)(epoch, position.seq)
             if position.epoch != self.epochs.get(topic):
                 self._reset(topic, position.seq, position.epoch)
                 continue

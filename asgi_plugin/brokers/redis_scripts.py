@@ -9,17 +9,60 @@ process published.
 
 from __future__ import annotations
 
-__all__ = ["APPEND", "POSITION", "SNAPSHOTS"]
+__all__ = ["APPEND", "BOOT", "BUMP", "POSITION", "SNAPSHOTS"]
 
-APPEND = """
--- KEYS: seq, epoch, stream, topics, exec, live, done
+# A topic's epoch names one unbroken history. A Redis restart can break it (an RDB
+# snapshot or `appendfsync everysec` brings back an older state, and seq numbers are
+# given out again): so each topic remembers the Redis run it was last written under
+# (`tboot`), and the first touch under another run gives it a new epoch, unless
+# Redis persists every write before acknowledging it (`appendonly yes` with
+# `appendfsync always`). `BOOT` runs on every new connection, before its first
+# command, so the run id it stores is current before any script can read it.
+EPOCH = """
+local function current_epoch(epoch_key, tboot_key, boot_key, durable_key, fresh)
+  local epoch = redis.call('GET', epoch_key)
+  local boot = redis.call('GET', boot_key) or ''
+  if not epoch then
+    redis.call('SET', epoch_key, fresh)
+    redis.call('SET', tboot_key, boot)
+    return fresh
+  end
+  if redis.call('GET', tboot_key) ~= boot then
+    if redis.call('GET', durable_key) ~= '1' then
+      epoch = fresh
+      redis.call('SET', epoch_key, epoch)
+    end
+    redis.call('SET', tboot_key, boot)
+  end
+  return epoch
+end
+"""
+
+BOOT = """
+-- KEYS: boot, durable   ARGV: durable (1|0)
+local id = string.match(redis.call('INFO', 'server'), 'run_id:(%x+)')
+if redis.call('GET', KEYS[1]) ~= id then
+  redis.call('SET', KEYS[1], id)
+end
+redis.call('SET', KEYS[2], ARGV[1])
+return id
+"""
+
+BUMP = """
+-- KEYS: epoch   ARGV: the epoch seen, a new epoch
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2])
+end
+return redis.call('GET', KEYS[1])
+"""
+
+APPEND = (
+    EPOCH
+    + """
+-- KEYS: seq, epoch, stream, topics, exec, live, done, tboot, boot, durable
 -- ARGV: payload, ts, epoch-if-new, maxlen, topic, channel, min-ts|'', state|'', version,
 --       execution id, live|finished, keep-finished, exec-key-prefix
-local epoch = redis.call('GET', KEYS[2])
-if not epoch then
-  epoch = ARGV[3]
-  redis.call('SET', KEYS[2], epoch)
-end
+local epoch = current_epoch(KEYS[2], KEYS[8], KEYS[9], KEYS[10], ARGV[3])
 if ARGV[8] ~= '' and (redis.call('HGET', KEYS[5], 'v') or '0') ~= ARGV[9] then
   return {-1, epoch}
 end
@@ -61,16 +104,16 @@ end
 redis.call('PUBLISH', ARGV[6], seq .. ' ' .. epoch .. ' ' .. ARGV[1])
 return {seq, epoch}
 """
+)
 
-POSITION = """
--- KEYS: seq, epoch   ARGV: epoch-if-new
-local epoch = redis.call('GET', KEYS[2])
-if not epoch then
-  epoch = ARGV[1]
-  redis.call('SET', KEYS[2], epoch)
-end
+POSITION = (
+    EPOCH
+    + """
+-- KEYS: seq, epoch, tboot, boot, durable   ARGV: epoch-if-new
+local epoch = current_epoch(KEYS[2], KEYS[3], KEYS[4], KEYS[5], ARGV[1])
 return {tonumber(redis.call('GET', KEYS[1]) or '0'), epoch}
 """
+)
 
 SNAPSHOTS = """
 -- KEYS: seq, epoch, live, done   ARGV: exec-key-prefix, live-only (1|0)

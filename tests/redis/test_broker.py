@@ -184,7 +184,7 @@ async def test_history_is_trimmed_by_age(redis_server: RedisServer) -> None:
 
 
 async def test_outage_fails_loudly_and_delivery_resumes_by_itself(start_redis: Any) -> None:
-    redis = start_redis(appendonly=True)
+    redis = start_redis(appendonly=True, appendfsync="always")
     a, b = (
         FlowwireApp(
             broker=RedisBroker(redis.url, reconnect_max_ms=200), api_key="k", drain_on_signals=False

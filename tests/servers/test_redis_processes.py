@@ -90,7 +90,7 @@ async def test_resume_on_the_other_process(start_server: Start, redis_server: Re
 
 
 async def test_redis_restart_loses_nothing_accepted(start_server: Start, start_redis: Any) -> None:
-    redis = start_redis(appendonly=True)
+    redis = start_redis(appendonly=True, appendfsync="always")
     a, b = pair(start_server, redis)
     client, _ = await subscribed(b, snapshot=False)
     accepted: list[int] = []
