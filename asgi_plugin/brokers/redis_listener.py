@@ -15,7 +15,6 @@ the broker imports the listener, never the other way round.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import re
 import time
@@ -101,9 +100,18 @@ class RedisListener:
     # -- lifecycle ------------------------------------------------------------------
 
     async def start(self) -> None:
+        """Connect in the background; wait up to `socket_timeout_ms` for the first
+        connection. An app may start while Redis is down: it keeps trying, publishing
+        fails with `BrokerUnavailable` meanwhile, and `health` says so."""
         self._task = asyncio.get_running_loop().create_task(self._run())
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(self._ready.wait(), self.broker.socket_timeout_ms / 1000)
+        ready = asyncio.ensure_future(self._ready.wait())
+        await asyncio.wait([ready], timeout=self.broker.socket_timeout_ms / 1000)
+        if not ready.done():
+            ready.cancel()
+            logger.warning(
+                "flowwire: Redis is not reachable at startup (%s); retrying in the background",
+                self.last_error or "no answer",
+            )
 
     async def stop(self) -> None:
         # redis-py reads under asyncio.timeout, which can swallow a cancellation that
@@ -112,8 +120,7 @@ class RedisListener:
         self._stopping = True
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, asyncio.TimeoutError, Exception):
-                await asyncio.wait_for(asyncio.shield(self._task), 3)
+            await asyncio.wait([self._task], timeout=3)  # raises nothing; our own cancel does
         await self._close()
 
     async def _close(self) -> None:
@@ -122,11 +129,16 @@ class RedisListener:
         for future in self._confirmations.values():
             if not future.done():
                 future.set_exception(BrokerUnavailable("the Redis listener lost its connection"))
+                # A `watch` waiting on it still gets the exception; confirmations nobody
+                # waits for (those of a reconnect) must not be logged as never retrieved.
+                future.exception()
         self._confirmations.clear()
         for resource in (self._pubsub, self._client):
             if resource is not None:
-                with contextlib.suppress(Exception):
+                try:
                     await resource.aclose()
+                except Exception as exc:  # closing a connection to a Redis that is gone
+                    logger.debug("flowwire: closing a Redis connection: %r", exc)
         self._pubsub = self._client = None
 
     def status(self) -> dict[str, Any]:
@@ -180,6 +192,11 @@ class RedisListener:
                     await self.broker.drop_idle_connections()
                 await self._catch_up()
                 caught_up = True
+                if self.down_since is not None and self.reconnects:
+                    logger.info(
+                        "flowwire: Redis is back after %.1f s; delivery caught up",
+                        time.time() - self.down_since,
+                    )
                 self.connected = True
                 self.down_since = None
                 self.last_error = None

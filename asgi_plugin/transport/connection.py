@@ -9,7 +9,6 @@ hooks, the broker and the command handler), and owns the connection's writer
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable
@@ -161,15 +160,21 @@ class Connection:
             "code": int(CloseCode.GOING_AWAY),
             "reason": "server shutdown",
         }
-        with contextlib.suppress(Exception, asyncio.CancelledError):
+        try:
             await asyncio.wait_for(self._send(message), 1)
             await asyncio.wait_for(self._send(close), 1)
+        except (Exception, asyncio.CancelledError) as exc:
+            # Best effort while the server tears the connection down; the cancellation
+            # that brought us here is re-raised by our caller either way.
+            logger.debug("flowwire connection %s: no farewell: %r", self.connection_id, exc)
 
     async def _drain_after_failure(self, receive: Receive) -> None:
         """After a 1011 close, read until the server reports the disconnect."""
-        with contextlib.suppress(Exception, asyncio.CancelledError):
+        try:
             while (await receive())["type"] != "websocket.disconnect":
                 pass
+        except Exception as exc:  # the server failed too: it disconnects us anyway
+            logger.debug("flowwire connection %s: after 1011: %r", self.connection_id, exc)
 
     async def _cleanup(self) -> None:
         self._closing = True

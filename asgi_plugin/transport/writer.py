@@ -14,7 +14,6 @@ published in the same loop iteration queue up and leave as one frame.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import contextvars
 import logging
 import types
@@ -234,17 +233,17 @@ class Writer:
             self._inflight = None
 
     async def stop(self) -> None:
-        if self._task is not None and not self._task.done():
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+        """Cancel the writer task and wait until it is gone (the connection's cleanup)."""
+        task = self._task
+        if task is not None and not task.done():
+            task.cancel()
+            await asyncio.wait([task])  # returns without raising; our own cancel propagates
         self.flush_counts()
 
     async def done(self) -> None:
         """Until the writer has sent the close (or given up)."""
         if self._task is not None:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await asyncio.shield(self._task)
+            await asyncio.wait([self._task])
 
     @property
     def finished(self) -> bool:

@@ -1,0 +1,46 @@
+"""A Redis outage is told once and its end once; nothing is left unretrieved or untold."""
+
+from __future__ import annotations
+
+import gc
+import logging
+from typing import Any
+
+import pytest
+
+from asgi_plugin import FlowwireApp
+from flowwire import RedisBroker
+from tests.plugin.clients import eventually
+from tests.redis.test_broker import TOPIC, status, subscriber
+
+pytestmark = [pytest.mark.redis]
+
+
+async def test_an_outage_logs_one_warning_and_one_recovery(
+    start_redis: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    redis = start_redis()
+    app = FlowwireApp(broker=RedisBroker(redis.url, reconnect_max_ms=100), drain_on_signals=False)
+    await app.start()
+    await subscriber(app, TOPIC, "workflow:*", snapshot=False)  # confirmations of a reconnect
+    redis.kill()
+    await eventually(lambda: app.broker.health()["reconnects"] >= 3, timeout=10)
+    redis.start()
+    await eventually(lambda: app.broker.health()["ok"], timeout=10)
+    await app.publish(status(1))
+    await app.shutdown()
+    gc.collect()  # unretrieved future exceptions are reported when the futures are collected
+    records = [r for r in caplog.records if r.levelno >= logging.INFO]
+    text = "\n".join(f"{r.levelname} {r.name}: {r.getMessage()}" for r in records)
+    assert "never retrieved" not in text, text
+    assert not [r for r in records if r.exc_info], text
+    lost = [
+        r
+        for r in records
+        if r.levelno == logging.WARNING and "lost its connection" in r.getMessage()
+    ]
+    back = [
+        r for r in records if r.levelno == logging.INFO and "Redis is back after" in r.getMessage()
+    ]
+    assert (len(lost), len(back)) == (1, 1), text
