@@ -43,15 +43,26 @@ class _Held(NamedTuple):
 
 
 class Holding:
-    """Live events of the topics being set up, kept until their catch-up is sent."""
+    """Live events of the topics being set up, kept until their catch-up is sent.
 
-    __slots__ = ("_held",)
+    It lives until the connection has pushed the whole catch-up, which may take a
+    while for a slow client (the push is paced by the connection's queue): events
+    that arrive meanwhile are held too, and `take` hands them over in turns, each
+    filtered against the catch-up (each seq once, nothing a snapshot covers). At
+    most `limit` events are held: past that the client cannot keep up (4008).
+    """
 
-    def __init__(self, topics: Sequence[str]) -> None:
+    __slots__ = ("_count", "_filters", "_held", "limit")
+
+    def __init__(self, topics: Sequence[str], limit: int) -> None:
         self._held: dict[str, list[_Held]] = {topic: [] for topic in topics}
+        self._filters: dict[str, tuple[int, dict[str, int]]] = {}
+        self._count = 0
+        self.limit = limit
 
-    def hold(self, event: Event, data: WireData) -> bool:
-        """Keep the event if a topic being set up covers it; False when none does.
+    def hold(self, event: Event, data: WireData) -> bool | None:
+        """Keep the event if a topic being set up covers it: True; None when none does;
+        False when the holding is full (the connection must close as a slow consumer).
 
         A topic named exactly claims its events before any pattern that also
         matches, so they follow that topic's replay and are deduplicated against it.
@@ -68,12 +79,16 @@ class Holding:
                 None,
             )
         if held is None:
+            return None
+        if self._count >= self.limit:
             return False
         held.append(_Held(topic, event.seq, event.execution_id, data))
+        self._count += 1
         return True
 
     def release(self, topic: str, catch_up: CatchUp | None = None) -> list[Action]:
-        """The topic's catch-up, then what was held that it does not already cover."""
+        """The topic's catch-up, then what was held so far that it does not cover; later
+        events of the topic are filtered the same way by `take`."""
         actions: list[Action] = []
         last = catch_up.position.seq if catch_up is not None else 0
         covered: dict[str, int] = {}
@@ -84,10 +99,28 @@ class Holding:
             for event in catch_up.replay:
                 actions.append(Send(event))
                 last = max(last, event.seq)
-        for held in self._held.get(topic, ()):
-            if held.topic == topic and held.seq <= last:
-                continue
-            if held.execution_id in covered and held.seq <= covered[held.execution_id]:
-                continue
-            actions.append(SendEncoded(held.data))
-        return actions
+        self._filters[topic] = (last, covered)
+        return actions + self.take(topic)
+
+    def take(self, topic: str) -> list[Action]:
+        """What was held for `topic` since the last turn, minus what its catch-up covers."""
+        held = self._held.get(topic)
+        if not held:
+            return []
+        self._held[topic] = []
+        self._count -= len(held)
+        last, covered = self._filters.get(topic, (0, {}))
+        return [
+            SendEncoded(h.data)
+            for h in held
+            if not (h.topic == topic and h.seq <= last)
+            and not (h.execution_id in covered and h.seq <= covered[h.execution_id])
+        ]
+
+    def drop(self, topic: str) -> None:
+        """The topic was not subscribed after all: forget what was held for it."""
+        self._count -= len(self._held.pop(topic, ()))
+
+    def take_all(self) -> list[Action]:
+        """`take` of every topic, in the order they were subscribed."""
+        return [action for topic in list(self._held) for action in self.take(topic)]

@@ -48,6 +48,8 @@ class SessionLimits:
     commands_per_second: float = 50.0
     command_burst: int = 100
     auth_timeout_ms: int = 10_000
+    max_held_frames: int = 1_000
+    """Live events held while a subscription's catch-up is sent; past this, 4008."""
 
 
 @dataclass(slots=True)
@@ -240,13 +242,25 @@ class Session:
     # -- live events while a subscription is set up ---------------------------------
 
     def hold(self, topics: tuple[str, ...]) -> None:
-        """From now until the request is answered, live events of `topics` wait."""
-        self.holding = Holding(topics)
+        """From now until the catch-up is sent, live events of `topics` wait."""
+        self.holding = Holding(topics, self.limits.max_held_frames)
 
-    def held(self, event: Event, data: WireData) -> bool:
-        """Whether a live event was held (it is sent after the catch-up)."""
+    def held(self, event: Event, data: WireData) -> bool | None:
+        """A live event while a catch-up is under way: True held (sent after it), None
+        not one of its topics, False the holding is full (close as a slow consumer)."""
         holding = self.holding
-        return holding is not None and holding.hold(event, data)
+        return None if holding is None else holding.hold(event, data)
+
+    def drain_held(self) -> list[Action]:
+        """The live events held since the last turn, filtered against the catch-up. Call
+        it until it returns []: then the catch-up is over and holding has ended."""
+        holding = self.holding
+        if holding is None:
+            return []
+        actions = holding.take_all()
+        if not actions:
+            self.holding = None
+        return actions
 
     # -- outcomes of requests ---------------------------------------------------
 
@@ -254,10 +268,11 @@ class Session:
         self, request: SubscribeRequest, catch_ups: Mapping[str, CatchUp]
     ) -> list[Action]:
         """The broker delivers the topics now: record them, reply, then each topic's catch-up
-        followed by the live events held meanwhile."""
+        followed by the live events held so far (then `drain_held` until it is empty)."""
         self._settle(request)
-        holding, self.holding = self.holding, None
+        holding = self.holding
         if self.closed is not None:
+            self.holding = None
             return []
         self.subscriptions.update(request.topics)
         positions = {topic: _position(c.position) for topic, c in catch_ups.items()}
@@ -310,29 +325,34 @@ class Session:
         actions: list[Action] = [Send(ws.Reply(ref=request.ref, data=payload))]
         if isinstance(request, CommandRequest) and request.topic is not None:
             self._reserved -= request.reserved
-            holding, self.holding = self.holding, None
             if self.closed is None:
                 self.subscriptions.add(request.topic)
-                if holding is not None:
-                    actions += holding.release(request.topic)
+                if self.holding is not None:
+                    actions += self.holding.release(request.topic)
         return actions
 
     def fail(self, request: Request, error: ProtocolError) -> list[Action]:
         """A request failed: an error frame, or a close when the error demands it. Topics
         it was about to deliver and the client did not already have are left."""
         actions: list[Action] = []
-        if isinstance(request, SubscribeRequest):
-            self._settle(request)
-            self.holding = None
-            dropped = tuple(t for t in request.topics if t not in self.subscriptions)
-            actions.append(Leave(dropped))
-        elif isinstance(request, CommandRequest) and request.topic is not None:
-            self._reserved -= request.reserved
-            holding, self.holding = self.holding, None
-            if request.topic not in self.subscriptions:
-                actions.append(Leave((request.topic,)))
-            elif holding is not None:
-                actions += holding.release(request.topic)
+        if isinstance(request, (SubscribeRequest, CommandRequest)):
+            requested = request.topics if isinstance(request, SubscribeRequest) else ()
+            if isinstance(request, SubscribeRequest):
+                self._settle(request)
+            elif request.topic is not None:
+                self._reserved -= request.reserved
+                requested = (request.topic,)
+            dropped = tuple(t for t in requested if t not in self.subscriptions)
+            if dropped:
+                actions.append(Leave(dropped))
+            holding = self.holding
+            if holding is not None:
+                # Live events of topics the client already had are still its events.
+                for topic in requested:
+                    if topic in self.subscriptions:
+                        actions += holding.release(topic)
+                    else:
+                        holding.drop(topic)
         if isinstance(request, AuthenticateRequest) and not self.authenticated:
             return actions + self.close(CloseCode.UNAUTHORIZED, error.message[:120])
         if error.close_code is not None:

@@ -46,6 +46,9 @@ __all__ = ["Connection"]
 
 logger = logging.getLogger("flowwire")
 
+CATCH_UP_TURN = 64 * 1024
+"""Bytes of a catch-up pushed before the event loop gets a turn (see `_catch_up`)."""
+
 
 class Connection:
     """An accepted WebSocket and everything that runs for it."""
@@ -89,6 +92,7 @@ class Connection:
             close_timeout=options.close_timeout_ms / 1000,
             on_gone=self.abandon,
             name=connection_id,
+            byte_limit=options.max_queued_bytes,
         )
         self.session = Session(
             codec=codec,
@@ -107,10 +111,13 @@ class Connection:
     # -- the hub's side ---------------------------------------------------------
 
     def deliver(self, event: Event, data: WireData) -> bool:
-        """Queue a published event (called by the hub, never awaits)."""
+        """Queue a published event (called by the hub, never awaits); False when this
+        connection cannot take it (the hub then closes it as a slow consumer)."""
         session = self.session
-        if session.holding is not None and session.held(event, data):
-            return True
+        if session.holding is not None:
+            held = session.held(event, data)
+            if held is not None:
+                return held
         return self.writer.push(data)
 
     # -- lifecycle ----------------------------------------------------------------
@@ -245,17 +252,21 @@ class Connection:
         if not self._closing:
             self._schedule(asyncio.get_running_loop())
 
-    def _apply(self, action: Action) -> None:
-        """Carry out an action that needs no I/O of its own."""
+    def _apply(self, action: Action) -> int:
+        """Carry out an action that needs no I/O of its own; the size of what it sent."""
         if isinstance(action, Send):
-            self._push(self.codec.encode(action.frame))
-        elif isinstance(action, SendEncoded):
+            data = self.codec.encode(action.frame)
+            self._push(data)
+            return len(data)
+        if isinstance(action, SendEncoded):
             self._push(action.data)
-        elif isinstance(action, Close):
+            return len(action.data)
+        if isinstance(action, Close):
             self.close(action.code, action.reason)
         elif isinstance(action, Leave):
             self.runtime.hub.unsubscribe(self, action.topics)
             self.runtime.release(action.topics)
+        return 0
 
     def _push(self, data: WireData) -> None:
         if not self._closing and not self.writer.push(data):
@@ -271,6 +282,31 @@ class Connection:
                 await self._command(action)
             else:
                 self._apply(action)
+
+    async def _catch_up(self, actions: list[Action]) -> None:
+        """Send a subscription's first frames (the reply, a replay or snapshots, the live
+        events held meanwhile) at the pace the client reads them.
+
+        Every 64 kB the loop gets a turn, so the server's transport writes and, if
+        the client reads slowly, says so (its `send` starts to wait); frames then
+        queue, and at half the queue's bounds the catch-up waits until it has
+        drained to a quarter. A resume of thousands of events over a slow link thus
+        goes out slowly instead of closing the client 4008, and never piles up in
+        the server's buffers. Live events are held until all of it is out.
+        """
+        pushed = 0
+        while actions:
+            for action in actions:
+                if isinstance(action, (Send, SendEncoded)):
+                    if pushed >= CATCH_UP_TURN:
+                        pushed = 0
+                        await asyncio.sleep(0)  # let the transport write (and push back)
+                    if self.writer.congested():
+                        await self.writer.drained()
+                if self._closing:
+                    return  # the session stopped holding when it closed
+                pushed += self._apply(action)
+            actions = self.session.drain_held()
 
     async def _authorized(self, action: str, topic: str) -> bool:
         hook = self.runtime.options.authorize
@@ -305,9 +341,9 @@ class Connection:
                 request.topics, request.since, snapshot=request.snapshot
             )
         except Exception as exc:
-            await self._run(self.session.fail(request, self._failure(exc, request)))
+            await self._catch_up(self.session.fail(request, self._failure(exc, request)))
             return
-        await self._run(self.session.subscribed(request, catch_ups))
+        await self._catch_up(self.session.subscribed(request, catch_ups))
 
     async def _command(self, request: CommandRequest) -> None:
         handler = self.runtime.options.handler
@@ -348,7 +384,7 @@ class Connection:
             try:
                 await self.runtime.watch([request.topic])
             except Exception as exc:
-                await self._run(self.session.fail(request, self._failure(exc, request)))
+                await self._catch_up(self.session.fail(request, self._failure(exc, request)))
                 return
         await self._answer(request, self._start(command, handler, context))
 
@@ -377,9 +413,9 @@ class Connection:
         try:
             result = await outcome
         except Exception as exc:
-            await self._run(self.session.fail(request, self._failure(exc, request)))
+            await self._catch_up(self.session.fail(request, self._failure(exc, request)))
             return
-        await self._run(self.session.succeed(request, result))
+        await self._catch_up(self.session.succeed(request, result))
 
     def _failure(
         self, exc: Exception, request: SubscribeRequest | CommandRequest

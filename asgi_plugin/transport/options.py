@@ -35,6 +35,8 @@ class Options:
     """Larger client frames close the connection with 1009."""
     max_queued_frames: int = 1_000
     """Frames waiting for one connection; past this it is closed with 4008 (slow consumer)."""
+    max_queued_bytes: int = 16 * 1024 * 1024
+    """Bytes waiting for one connection (one frame always fits); past this, 4008 too."""
     max_subscriptions: int = 100
     """Topics and patterns one connection may subscribe to."""
     max_invalid_frames: int = 10
@@ -104,6 +106,7 @@ class Options:
             commands_per_second=self.commands_per_second,
             command_burst=self.command_burst,
             auth_timeout_ms=self.auth_timeout_ms,
+            max_held_frames=self.max_queued_frames,
         )
 
 
@@ -115,6 +118,7 @@ class OptionArgs(TypedDict, total=False):
     heartbeat_timeout_ms: int
     max_frame_bytes: int
     max_queued_frames: int
+    max_queued_bytes: int
     max_subscriptions: int
     max_invalid_frames: int
     commands_per_second: float
@@ -139,6 +143,7 @@ _POSITIVE = (
     "heartbeat_timeout_ms",
     "max_frame_bytes",
     "max_queued_frames",
+    "max_queued_bytes",
     "max_subscriptions",
     "max_invalid_frames",
     "commands_per_second",

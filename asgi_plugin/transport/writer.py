@@ -20,7 +20,7 @@ import types
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
-from asgi_plugin.core.outbox import CloseItem, Outbox
+from asgi_plugin.core.outbox import CloseItem, Outbox, size
 from wsproto_schema import WireData
 
 from .stats import Stats
@@ -69,6 +69,7 @@ async def _coroutine(awaitable: Awaitable[None]) -> None:
 class Writer:
     __slots__ = (
         "_context",
+        "_drain_waiter",
         "_inflight",
         "_name",
         "_on_gone",
@@ -94,8 +95,9 @@ class Writer:
         close_timeout: float,
         on_gone: Callable[[], None],
         name: str,
+        byte_limit: int = 16 * 1024 * 1024,
     ) -> None:
-        self.outbox = Outbox(limit)
+        self.outbox = Outbox(limit, byte_limit)
         self.stats = stats
         self.eager = eager
         self.close_timeout = close_timeout
@@ -106,6 +108,7 @@ class Writer:
         self._inflight: tuple[Coroutine[Any, Any, None], Any, int] | None = None
         self._task: asyncio.Task[None] | None = None
         self._waiter: asyncio.Future[None] | None = None
+        self._drain_waiter: asyncio.Future[None] | None = None
         self.batching = False
         """The client accepts `batch` frames: frames queued together go out as one."""
         self.frames_sent = 0
@@ -199,6 +202,27 @@ class Writer:
         self.frames_sent += 1
         self.bytes_sent += size
 
+    def congested(self, *, quarter: bool = False) -> bool:
+        """Whether the queue is half full (or, with `quarter`, still above a quarter), in
+        frames or in bytes: the point where a catch-up stops pushing and waits."""
+        outbox = self.outbox
+        share = 4 if quarter else 2
+        return len(outbox) * share > outbox.limit or outbox.bytes * share > outbox.byte_limit
+
+    async def drained(self) -> None:
+        """Until the queue is down to a quarter of its bounds, or the writer has stopped."""
+        while self.congested(quarter=True) and not self.finished:
+            waiter = self._drain_waiter = asyncio.get_running_loop().create_future()
+            try:
+                await waiter
+            finally:
+                self._drain_waiter = None
+
+    def _wake_drained(self) -> None:
+        waiter = self._drain_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
     def _wake(self) -> None:
         """The queue has something: wake the writer task if it waits."""
         waiter = self._waiter
@@ -226,6 +250,7 @@ class Writer:
 
     def cancel(self) -> None:
         """Stop writing now (the connection sends its last words itself)."""
+        self._wake_drained()
         if self._task is not None and not self._task.done():
             self._task.cancel()
         if self._inflight is not None:
@@ -278,11 +303,15 @@ class Writer:
                 if type(item) is CloseItem:
                     await self._send_close(item)
                     return
+                outbox.bytes -= size(item)
                 if self.batching and queue and type(queue[0]) is type(item):
                     items = [item]
                     while queue and len(items) < MAX_BATCH and type(queue[0]) is type(item):
                         items.append(queue.popleft())
+                        outbox.bytes -= size(items[-1])
                     item = batch(items)  # type: ignore[arg-type]
+                if self._drain_waiter is not None and not self.congested(quarter=True):
+                    self._wake_drained()
                 await send(_message(item))  # type: ignore[arg-type]
                 sent_bytes += _size(item)  # type: ignore[arg-type]
                 frames += 1
@@ -294,6 +323,7 @@ class Writer:
         finally:
             self.frames_sent += frames
             self.bytes_sent += sent_bytes
+            self._wake_drained()  # nobody waits for a writer that is gone
 
     async def _send_close(self, item: CloseItem) -> None:
         message = {"type": "websocket.close", "code": int(item.code), "reason": item.reason}

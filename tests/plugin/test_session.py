@@ -252,7 +252,12 @@ def test_live_events_wait_behind_the_replay_each_seq_once() -> None:
     catch_up = CatchUp(ws.TopicPosition(epoch="e", seq=5, recovered=True), replay)
     actions = s.subscribed(request, {"a": catch_up})
     assert actions[1:] == [Send(replay[0]), Send(replay[1]), Send(replay[2]), SendEncoded("live-6")]
-    assert s.holding is None and not s.held(node_event(7), "after")
+    # While the connection pushes that (slowly, for a slow client), more live events come:
+    # still held, filtered the same way, handed over in the next turn.
+    assert s.held(node_event(5), "late-dup") and s.held(node_event(7), "live-7")
+    assert s.drain_held() == [SendEncoded("live-7")]
+    assert s.drain_held() == [], "nothing more: the catch-up is over"
+    assert s.holding is None and s.held(node_event(8), "after") is None
 
 
 def test_held_events_already_in_a_snapshot_are_not_sent_again() -> None:
@@ -283,10 +288,22 @@ def test_a_failed_subscribe_leaves_only_new_topics() -> None:
     s.subscribed(first, {"a": CatchUp(ws.TopicPosition(epoch="e", seq=0, recovered=True))})
     [request] = s.receive(cmd(type="subscribe", ref="s2", topics=["a", "b"]), T0)
     s.hold(request.topics)
+    s.held(node_event(7, topic="a"), "a-7")  # `a` was subscribed already: still the client's
+    s.held(node_event(1, topic="b"), "b-1")  # `b` never was
     actions = s.fail(request, ws.ProtocolError(ErrorCode.INTERNAL, "broker down"))
     assert actions[0] == Leave(("b",))
-    assert only_error(actions[1:]).code is ErrorCode.INTERNAL
-    assert s.subscriptions == {"a"} and s.holding is None
+    assert actions[1] == SendEncoded("a-7")
+    assert only_error(actions[2:]).code is ErrorCode.INTERNAL
+    assert s.drain_held() == [] and s.holding is None
+    assert s.subscriptions == {"a"}
+
+
+def test_a_full_holding_says_so() -> None:
+    s = Session(codec=JSON, connection_id="c", now=T0, limits=SessionLimits(max_held_frames=2))
+    [request] = s.receive(cmd(type="subscribe", topics=["a"]), T0)
+    s.hold(request.topics)
+    assert s.held(node_event(1), "1") and s.held(node_event(2), "2")
+    assert s.held(node_event(3), "3") is False, "the connection closes as a slow consumer"
 
 
 def test_forbidden_topic_names_its_path() -> None:

@@ -1,4 +1,5 @@
-"""Apps the real-server tests run: flowwire at /ws, configured from FLOWWIRE_OPTIONS (JSON)."""
+"""Apps the real-server tests run: flowwire at /ws, configured from FLOWWIRE_OPTIONS (JSON),
+with a MemoryBroker configured from FLOWWIRE_MEMORY_BROKER (JSON) when it is set."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import json
 import os
 from typing import Any
 
-from asgi_plugin import FlowwireMiddleware
+from asgi_plugin import FlowwireMiddleware, MemoryBroker
 from asgi_plugin.demo.site import create_app
 from flowwire import RedisBroker
 from wsproto_schema import NodeStatus
@@ -33,6 +34,8 @@ options: dict[str, Any] = {
     "api_key": "test-key",
     **json.loads(os.environ.get("FLOWWIRE_OPTIONS", "{}")),
 }
+if "FLOWWIRE_MEMORY_BROKER" in os.environ:
+    options["broker"] = MemoryBroker(**json.loads(os.environ["FLOWWIRE_MEMORY_BROKER"]))
 app = FlowwireMiddleware(hello, path="/ws", **options)
 
 demo = create_app(api_key="test-key")

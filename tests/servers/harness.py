@@ -142,6 +142,8 @@ class WsClient:
     def __init__(self, connection: ClientConnection) -> None:
         self.ws = connection
         self.skipped: deque[dict[str, Any]] = deque()
+        self.batches = 0
+        """How many `batch` frames arrived (their frames are returned one by one)."""
 
     @classmethod
     async def connect(cls, url: str, **kwargs: Any) -> WsClient:
@@ -151,9 +153,15 @@ class WsClient:
         return client
 
     async def recv(self, timeout: float = 10) -> dict[str, Any]:
+        """The next frame; the frames of a `batch` come one by one, in order."""
         if self.skipped:
             return self.skipped.popleft()
-        return check(await asyncio.wait_for(self.ws.recv(), timeout))
+        frame = check(await asyncio.wait_for(self.ws.recv(), timeout))
+        if frame["type"] == "batch":
+            self.batches += 1
+            self.skipped.extend(frame["frames"])
+            return self.skipped.popleft()
+        return frame
 
     async def recv_event(self, timeout: float = 10) -> dict[str, Any]:
         """The next frame that carries a `seq` (an event); a heartbeat `ping` on the way is
