@@ -34,9 +34,12 @@ from .base import Broker, BrokerUnavailable, StreamPosition
 from .redis_listener import RedisListener
 from .redis_scripts import APPEND, BOOT, BUMP, POSITION, SNAPSHOTS
 
-__all__ = ["RedisBroker"]
+__all__ = ["RUNNER_LOST", "RedisBroker"]
 
 logger = logging.getLogger("flowwire.redis")
+
+RUNNER_LOST = "runner_lost"
+"""The error code of an execution failed because the process running it stopped."""
 
 REPLAY_PAGE = 1000
 
@@ -60,6 +63,11 @@ class RedisBroker(Broker):
     `socket_timeout_ms` bounds every Redis call; `command_timeout_ms` bounds a
     command forwarded to the process that runs its execution; the listener
     reconnects with backoff up to `reconnect_max_ms`.
+
+    The process that runs an execution holds its lease, renewed every third of
+    `lease_ms`. When a process dies, its leases lapse, and the first process to
+    see that fails each of its live executions with the error code
+    `runner_lost`, so that no execution stays `running` forever.
     """
 
     def __init__(
@@ -74,6 +82,7 @@ class RedisBroker(Broker):
         socket_timeout_ms: int = 5_000,
         command_timeout_ms: int = 10_000,
         reconnect_max_ms: int = 5_000,
+        lease_ms: int = 30_000,
     ) -> None:
         super().__init__()
         if not isinstance(url, str) or not isinstance(prefix, str):
@@ -86,6 +95,7 @@ class RedisBroker(Broker):
             ("socket_timeout_ms", socket_timeout_ms),
             ("command_timeout_ms", command_timeout_ms),
             ("reconnect_max_ms", reconnect_max_ms),
+            ("lease_ms", lease_ms),
         ):
             if not isinstance(value, int) or isinstance(value, bool):
                 raise TypeError(f"RedisBroker({name}=...) takes an int, got {value!r}")
@@ -99,7 +109,10 @@ class RedisBroker(Broker):
         self.max_connections = max_connections
         self.socket_timeout_ms = socket_timeout_ms
         self.command_timeout_ms = command_timeout_ms
+        self.lease_ms = lease_ms
         self.process_id = secrets.token_hex(6)
+        self._claimed: set[str] = set()
+        self._leases: asyncio.Task[None] | None = None
         self.run_id = ""
         """The run id of the Redis server this process last connected to."""
         self.durable = False
@@ -181,8 +194,12 @@ class RedisBroker(Broker):
             )
         }
         await self.listener.start()
+        self._leases = asyncio.get_running_loop().create_task(self._keep_leases())
 
     async def stop(self) -> None:
+        if self._leases is not None:
+            self._leases.cancel()
+            await asyncio.wait([self._leases])
         await self.listener.stop()
         if self._redis is not None:
             await self._redis.aclose()
@@ -249,6 +266,7 @@ class RedisBroker(Broker):
                 self.key("live", event.topic),
                 self.key("done", event.topic),
                 *self._epoch_keys(event.topic),
+                self.key("leases", "all"),
             ],
             [
                 self._encoder.encode(event),
@@ -345,11 +363,86 @@ class RedisBroker(Broker):
 
     async def claim(self, execution_id: str) -> None:
         await self._command("hset", self.key("exec", execution_id), "owner", self.process_id)
+        expiry = int(time.time() * 1000) + self.lease_ms
+        await self._command("zadd", self.key("leases", "all"), {execution_id: expiry})
+        self._claimed.add(execution_id)
+
+    # -- runner leases -----------------------------------------------------------------------
+
+    async def _keep_leases(self) -> None:
+        """Renew this process's leases and fail the executions of lapsed ones, every third
+        of `lease_ms`, for as long as the broker runs."""
+        while True:
+            await asyncio.sleep(self.lease_ms / 3000)
+            try:
+                await self._renew()
+                await self._reap()
+            except BrokerUnavailable as exc:  # Redis is down: said once by the listener
+                logger.debug("flowwire: runner leases not kept this round: %s", exc)
+            except Exception:
+                logger.exception("flowwire: keeping runner leases failed")
+
+    async def _renew(self) -> None:
+        if not self._claimed:
+            return
+        expiry = int(time.time() * 1000) + self.lease_ms
+        leases = self.key("leases", "all")
+        # XX: a lease that is gone (its execution ended, or another process declared it
+        # lost) is not brought back.
+        await self._command("zadd", leases, dict.fromkeys(self._claimed, expiry), True)
+        kept = await self._command("zmscore", leases, list(self._claimed))
+        for execution_id, score in zip(list(self._claimed), kept, strict=True):
+            if score is None:
+                self._claimed.discard(execution_id)
+
+    async def _reap(self) -> None:
+        """Fail the live executions whose process stopped renewing their lease."""
+        leases = self.key("leases", "all")
+        now = int(time.time() * 1000)
+        for raw in await self._command("zrangebyscore", leases, "-inf", now, 0, 50):
+            execution_id = raw.decode()
+            if not await self._command("zrem", leases, execution_id):
+                continue  # another process took it
+            state = await self._execution_state(execution_id)
+            if state is None or state.finished:
+                continue
+            logger.warning(
+                "flowwire: execution %r lost its runner (no lease renewal for %d ms)",
+                execution_id,
+                self.lease_ms,
+            )
+            await self.publish(
+                ws.ExecutionFailed(
+                    topic=state.topic,
+                    workflow_id=state.workflow_id,
+                    execution_id=execution_id,
+                    error=ws.ErrorInfo(
+                        code=RUNNER_LOST,
+                        message="the process running this execution stopped; it cannot go on",
+                    ),
+                    duration_ms=max(0, now - (state.started_ts or now)),
+                    summary=state.summary(),
+                )
+            )
+
+    async def _execution_state(self, execution_id: str) -> ExecutionState | None:
+        raw = await self._command("hget", self.key("exec", execution_id), "state")
+        return ExecutionState.from_json(raw) if raw else None
 
     async def forward(
         self, command: ws.Control | ws.Input, principal: Any
     ) -> dict[str, Any] | None:
-        owner = await self._command("hget", self.key("exec", command.execution_id), "owner")
+        owner, raw_state = await self._command(
+            "hmget", self.key("exec", command.execution_id), "owner", "state"
+        )
+        state = ExecutionState.from_json(raw_state) if raw_state else None
+        if state is not None and state.error is not None and state.error.code == RUNNER_LOST:
+            raise ProtocolError(
+                ErrorCode.CONFLICT,
+                f"$.execution_id: execution {command.execution_id!r} failed: its runner was "
+                "lost (runner_lost)",
+                path="$.execution_id",
+            )
         if owner is None or owner.decode() == self.process_id:
             return None
         request_id = secrets.token_hex(8)

@@ -59,7 +59,7 @@ return redis.call('GET', KEYS[1])
 APPEND = (
     EPOCH
     + """
--- KEYS: seq, epoch, stream, topics, exec, live, done, tboot, boot, durable
+-- KEYS: seq, epoch, stream, topics, exec, live, done, tboot, boot, durable, leases
 -- ARGV: payload, ts, epoch-if-new, maxlen, topic, channel, min-ts|'', state|'', version,
 --       execution id, live|finished, keep-finished, exec-key-prefix
 local epoch = current_epoch(KEYS[2], KEYS[8], KEYS[9], KEYS[10], ARGV[3])
@@ -90,6 +90,7 @@ if ARGV[8] ~= '' then
   local version = tonumber(ARGV[9]) + 1
   redis.call('HSET', KEYS[5], 'topic', ARGV[5], 'state', ARGV[8], 'v', version, 'seq', seq)
   if ARGV[11] == 'finished' then
+    redis.call('ZREM', KEYS[11], ARGV[10])
     redis.call('SREM', KEYS[6], ARGV[10])
     redis.call('LREM', KEYS[7], 0, ARGV[10])
     redis.call('LPUSH', KEYS[7], ARGV[10])

@@ -75,6 +75,16 @@ class ExecutionState:
         percent = round(100 * done / total, 2) if total else 0.0
         return ws.ProgressSnapshot(completed=done, total=total, percent=percent, running=running)
 
+    def summary(self) -> ws.Summary:
+        """Node counts, as `execution.completed` and `execution.failed` report them."""
+        statuses = [node["status"] for node in self.nodes.values()]
+        return ws.Summary(
+            total=len(statuses),
+            succeeded=statuses.count("succeeded"),
+            failed=statuses.count("failed"),
+            skipped=statuses.count("skipped") + statuses.count("cancelled"),
+        )
+
     def snapshot(self, topic_seq: int | None = None) -> ws.ExecutionSnapshot:
         """This state as a frame; `last_seq` is the topic position it reflects."""
         return ws.ExecutionSnapshot(

@@ -177,6 +177,12 @@ class ExecutionEvents(Generic[R]):
     topic: str
     _track: _Track
 
+    @property
+    def ended(self) -> str | None:
+        """The terminal event the execution ended with (`execution.completed`, …), once it
+        was published; None while it runs."""
+        return self._track.ended
+
     def _emit(self, event: ws.Event) -> R:
         """Publish a built event."""
         raise NotImplementedError

@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -44,6 +44,22 @@ logger = logging.getLogger("flowwire.runner")
 F = TypeVar("F", bound=NodeFunction)
 
 PREVIEW_CHARS = 200
+
+
+async def until_published(publish: Callable[[], Awaitable[int]]) -> int:
+    """Publish an execution's terminal event, retrying while the broker cannot take it
+    (an outage): an execution must not stay `running` because its last event was lost.
+    An invalid event is not retried."""
+    delay = 0.1
+    while True:
+        try:
+            return await publish()
+        except ProtocolError:
+            raise
+        except Exception as exc:
+            logger.warning("flowwire runner: the terminal event could not be published: %s", exc)
+            await asyncio.sleep(delay)  # backoff while the broker is down
+            delay = min(delay * 2, 5.0)
 
 
 def _preview(output: JsonValue) -> JsonValue:
@@ -190,15 +206,19 @@ class Run:
             for node_id in pending:
                 await self.report.node_skipped(node_id)
             self.status = "stopped"
-            await self.report.stopped(by=self._stop_by)
+            await until_published(lambda: self.report.stopped(by=self._stop_by))
         elif failure is not None:
             node_id, error = failure
             self.status = "failed"
-            await self.report.failed(error, node_id=node_id, code="node_failed")
+            await until_published(
+                lambda: self.report.failed(error, node_id=node_id, code="node_failed")
+            )
         else:
             self.status = "completed"
             sinks = [n for n in self.dag.order if not self.dag.children[n]]
-            await self.report.completed(outputs={n: self.outputs[n] for n in sinks})
+            await until_published(
+                lambda: self.report.completed(outputs={n: self.outputs[n] for n in sinks})
+            )
 
     async def _node(self, node_id: str) -> JsonValue:
         node = self.dag.nodes[node_id]
@@ -271,13 +291,17 @@ class DagRunner:
         return ws.ExecuteResult(execution_id=execution_id, topic=report.topic)
 
     async def _guarded(self, run: Run) -> None:
+        """Run the execution; whatever happens, it ends with a terminal event (a run that
+        broke without one, a publish that failed on a broker outage, is `failed`)."""
         try:
             await run.main()
         except Exception:
             logger.exception("flowwire runner: execution %s failed", run.execution_id)
+        if run.report.ended is None:
             if run.status in ("running", "paused"):
                 run.status = "failed"
-                await run.report.failed(ws.ErrorInfo(code="internal", message="the runner failed"))
+            failure = ws.ErrorInfo(code="internal", message="the runner failed")
+            await until_published(lambda: run.report.failed(failure))
 
     def _forget_finished(self) -> None:
         finished = [

@@ -74,8 +74,12 @@ class EmitSite:
 
 
 def redis_demo() -> FlowwireMiddleware:
-    """The demo on the Redis broker at FLOWWIRE_REDIS_URL, with /emit."""
-    broker = RedisBroker(os.environ["FLOWWIRE_REDIS_URL"], reconnect_max_ms=500)
+    """The demo on the Redis broker at FLOWWIRE_REDIS_URL (options: FLOWWIRE_REDIS_OPTIONS,
+    JSON), with /emit."""
+    broker = RedisBroker(
+        os.environ["FLOWWIRE_REDIS_URL"],
+        **{"reconnect_max_ms": 500, **json.loads(os.environ.get("FLOWWIRE_REDIS_OPTIONS", "{}"))},
+    )
     middleware = create_app(broker=broker, api_key="test-key")
     middleware.app = EmitSite(middleware)
     return middleware
