@@ -526,6 +526,7 @@ export interface Execute {
   inputs?: { [key: string]: JsonValue } | null;
   /** Subscribe this connection to the execution's topic. Default: `true`. */
   subscribe?: boolean;
+  idempotency_key?: string | null;
 }
 
 /** Pause, resume or stop an execution. */
@@ -535,6 +536,7 @@ export interface Control {
   ref?: string | null;
   execution_id: string;
   action: ControlAction;
+  idempotency_key?: string | null;
 }
 
 /** Answer an `input.requested` event. */
@@ -545,6 +547,7 @@ export interface Input {
   execution_id: string;
   node_id: string;
   value: JsonValue;
+  idempotency_key?: string | null;
 }
 
 /** Client heartbeat: the server answers `pong` with the same `ts`. */

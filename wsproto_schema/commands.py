@@ -94,6 +94,19 @@ class WorkflowSpec(StrictPart, frozen=True, kw_only=True):
     edges: list[EdgeSpec] = []
 
 
+IdempotencyKey = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=128,
+        description=(
+            "Chosen by the client, unique per command (a UUID): a command sent again with "
+            "the same key (after a reconnect) is run once; the retry gets the first reply."
+        ),
+    ),
+]
+
+
 class Execute(Command, tag="execute", frozen=True, kw_only=True):
     """Run a workflow. The reply names the execution and its topic."""
 
@@ -102,6 +115,7 @@ class Execute(Command, tag="execute", frozen=True, kw_only=True):
     subscribe: Annotated[
         bool, msgspec.Meta(description="Subscribe this connection to the execution's topic.")
     ] = True
+    idempotency_key: IdempotencyKey | None = None
 
 
 class Control(Command, tag="control", frozen=True, kw_only=True):
@@ -109,6 +123,7 @@ class Control(Command, tag="control", frozen=True, kw_only=True):
 
     execution_id: Id
     action: ControlAction
+    idempotency_key: IdempotencyKey | None = None
 
 
 class Input(Command, tag="input", frozen=True, kw_only=True):
@@ -117,6 +132,7 @@ class Input(Command, tag="input", frozen=True, kw_only=True):
     execution_id: Id
     node_id: Id
     value: JsonValue
+    idempotency_key: IdempotencyKey | None = None
 
 
 class PingCommand(Command, tag="ping", frozen=True, kw_only=True):

@@ -27,7 +27,18 @@ from asgi_plugin.core.catchup import CatchUp
 from asgi_plugin.core.topics import default_topic, is_pattern, pattern_prefix
 from wsproto_schema import Event
 
-__all__ = ["Broker", "BrokerSink", "BrokerUnavailable", "StreamPosition", "stamp"]
+__all__ = [
+    "PENDING_TTL_MS",
+    "Broker",
+    "BrokerSink",
+    "BrokerUnavailable",
+    "StreamPosition",
+    "stamp",
+]
+
+PENDING_TTL_MS = 60_000
+"""How long a command's idempotency key stays reserved when its run never ended (its
+connection died mid-command): a retry after that runs the command again."""
 
 
 @dataclass(frozen=True)
@@ -91,13 +102,39 @@ class Broker(ABC):
 
     # -- publishing -------------------------------------------------------------------
 
-    async def publish(self, event: Event) -> Event:
-        """Append the event to its topic; return it as published, with its `seq`."""
-        return await self._append(stamp(event))
+    async def publish(self, event: Event, *, idempotency_key: str | None = None) -> Event:
+        """Append the event to its topic; return it as published, with its `seq`.
+
+        With an `idempotency_key`, a publish retried after an error that left its
+        outcome unknown (a timeout) is stored once: the retry returns the first
+        one's seq and delivers nothing (see `publish_once`).
+        """
+        return (await self.publish_once(event, idempotency_key=idempotency_key))[0]
+
+    async def publish_once(
+        self, event: Event, *, idempotency_key: str | None = None
+    ) -> tuple[Event, bool]:
+        """`publish`, and whether the key was seen before (the event was not stored again)."""
+        return await self._append(stamp(event), idempotency_key)
 
     @abstractmethod
-    async def _append(self, event: Event) -> Event:
-        """Assign the next seq of the event's topic, store it, and deliver it."""
+    async def _append(self, event: Event, idempotency_key: str | None) -> tuple[Event, bool]:
+        """Assign the next seq of the event's topic, store it, and deliver it; unless
+        the key was seen within `idempotency_ttl_ms`: then the event as first stored
+        (its topic and seq), and True."""
+
+    # -- commands sent more than once ------------------------------------------------------
+
+    @abstractmethod
+    async def begin_command(self, key: str) -> dict[str, Any] | None:
+        """Reserve an idempotency key of a command: None (run it, then `end_command`), or
+        the reply data of the run that already used the key. `ProtocolError(conflict)`
+        while that run is still under way."""
+
+    @abstractmethod
+    async def end_command(self, key: str, reply: dict[str, Any] | None) -> None:
+        """Store the reply data of a command run under `key` (None: it failed, and the key
+        may be used again)."""
 
     # -- reading ------------------------------------------------------------------------
 

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections import deque
+from collections import OrderedDict, deque
 from typing import Any
 
 import msgspec
 
 import wsproto_schema as ws
 from asgi_plugin.core.materializer import Materializer
-from wsproto_schema import Event
+from wsproto_schema import ErrorCode, Event, ProtocolError
 
-from .base import Broker, StreamPosition
+from .base import PENDING_TTL_MS, Broker, StreamPosition
 
 __all__ = ["MemoryBroker"]
 
@@ -28,12 +28,44 @@ class _Stream:
         self.history: deque[tuple[float, Event]] = deque(maxlen=history_size)
 
 
+PENDING = object()
+"""What an idempotency key of a command holds while the command runs."""
+
+
+class IdempotencyKeys:
+    """Keys seen within `ttl_ms`, with what they stood for; at most `limit`, oldest out."""
+
+    def __init__(self, ttl_ms: int, limit: int = 100_000) -> None:
+        self.ttl = ttl_ms / 1000
+        self.limit = limit
+        self._seen: OrderedDict[str, tuple[float, object]] = OrderedDict()
+
+    def get(self, key: str) -> object | None:
+        entry = self._seen.get(key)
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return entry[1]
+
+    def put(self, key: str, value: object, *, ttl_ms: int | None = None) -> None:
+        now = time.monotonic()
+        self._seen[key] = (now + (self.ttl if ttl_ms is None else ttl_ms / 1000), value)
+        self._seen.move_to_end(key)
+        while self._seen and (
+            len(self._seen) > self.limit or next(iter(self._seen.values()))[0] < now
+        ):
+            self._seen.popitem(last=False)
+
+    def drop(self, key: str) -> None:
+        self._seen.pop(key, None)
+
+
 class MemoryBroker(Broker):
     """Per-topic gap-free `seq` and a bounded history, in this process's memory.
 
     `history_size` events per topic are kept, none older than `history_ttl_ms`;
     the state of every running execution, and of the `finished_snapshots`
-    latest finished ones per topic, is kept for snapshots. Epochs are new in
+    latest finished ones per topic, is kept for snapshots. Idempotency keys of
+    publishes and commands are remembered for `idempotency_ttl_ms`. Epochs are new in
     every process, so a client that resumes after a restart gets
     `recovered: false` and a snapshot instead of a wrong replay.
     """
@@ -44,12 +76,14 @@ class MemoryBroker(Broker):
         history_size: int = 1000,
         history_ttl_ms: int = 3_600_000,
         finished_snapshots: int = 20,
+        idempotency_ttl_ms: int = 3_600_000,
     ) -> None:
         super().__init__()
         for name, value in (
             ("history_size", history_size),
             ("history_ttl_ms", history_ttl_ms),
             ("finished_snapshots", finished_snapshots),
+            ("idempotency_ttl_ms", idempotency_ttl_ms),
         ):
             if not isinstance(value, int) or isinstance(value, bool):
                 raise TypeError(f"MemoryBroker({name}=...) takes an int, got {value!r}")
@@ -58,6 +92,7 @@ class MemoryBroker(Broker):
         self.history_size = history_size
         self.history_ttl_ms = history_ttl_ms
         self.state = Materializer(finished_snapshots=finished_snapshots)
+        self.keys = IdempotencyKeys(idempotency_ttl_ms)
         self._streams: dict[str, _Stream] = {}
         self.published = 0
 
@@ -73,8 +108,34 @@ class MemoryBroker(Broker):
         while history and history[0][0] < horizon:
             history.popleft()
 
-    async def _append(self, event: Event) -> Event:
-        return self.append(event)
+    async def _append(self, event: Event, idempotency_key: str | None) -> tuple[Event, bool]:
+        if idempotency_key is not None:
+            seen = self.keys.get(idempotency_key)
+            if isinstance(seen, tuple):
+                topic, seq = seen
+                return msgspec.structs.replace(event, topic=topic, seq=seq), True
+            published = self.append(event)
+            self.keys.put(idempotency_key, (published.topic, published.seq))
+            return published, False
+        return self.append(event), False
+
+    async def begin_command(self, key: str) -> dict[str, Any] | None:
+        seen = self.keys.get(key)
+        if seen is None:
+            self.keys.put(key, PENDING, ttl_ms=PENDING_TTL_MS)
+            return None
+        if seen is PENDING:
+            raise ProtocolError(
+                ErrorCode.CONFLICT, "a command with this idempotency_key is under way: retry"
+            )
+        assert isinstance(seen, dict)
+        return seen
+
+    async def end_command(self, key: str, reply: dict[str, Any] | None) -> None:
+        if reply is None:
+            self.keys.drop(key)
+        else:
+            self.keys.put(key, reply)
 
     def append(self, event: Event) -> Event:
         """`_append` without a suspension point: publishes from one task stay in order."""

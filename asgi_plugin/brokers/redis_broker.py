@@ -30,7 +30,7 @@ import wsproto_schema as ws
 from asgi_plugin.core.materializer import STATEFUL, ExecutionState, fold
 from wsproto_schema import ErrorCode, Event, ProtocolError
 
-from .base import Broker, BrokerUnavailable, StreamPosition
+from .base import PENDING_TTL_MS, Broker, BrokerUnavailable, StreamPosition
 from .redis_listener import RedisListener
 from .redis_scripts import APPEND, BOOT, BUMP, POSITION, SNAPSHOTS
 
@@ -83,6 +83,7 @@ class RedisBroker(Broker):
         command_timeout_ms: int = 10_000,
         reconnect_max_ms: int = 5_000,
         lease_ms: int = 30_000,
+        idempotency_ttl_ms: int = 3_600_000,
     ) -> None:
         super().__init__()
         if not isinstance(url, str) or not isinstance(prefix, str):
@@ -96,6 +97,7 @@ class RedisBroker(Broker):
             ("command_timeout_ms", command_timeout_ms),
             ("reconnect_max_ms", reconnect_max_ms),
             ("lease_ms", lease_ms),
+            ("idempotency_ttl_ms", idempotency_ttl_ms),
         ):
             if not isinstance(value, int) or isinstance(value, bool):
                 raise TypeError(f"RedisBroker({name}=...) takes an int, got {value!r}")
@@ -110,6 +112,7 @@ class RedisBroker(Broker):
         self.socket_timeout_ms = socket_timeout_ms
         self.command_timeout_ms = command_timeout_ms
         self.lease_ms = lease_ms
+        self.idempotency_ttl_ms = idempotency_ttl_ms
         self.process_id = secrets.token_hex(6)
         self._claimed: set[str] = set()
         self._leases: asyncio.Task[None] | None = None
@@ -231,18 +234,18 @@ class RedisBroker(Broker):
 
     # -- publishing -------------------------------------------------------------------
 
-    async def _append(self, event: Event) -> Event:
+    async def _append(self, event: Event, idempotency_key: str | None) -> tuple[Event, bool]:
         lock = self._locks.get(event.topic)
         if lock is None:
             lock = self._locks[event.topic] = asyncio.Lock()
         async with lock:  # this process's events of a topic keep their order
             for _ in range(20):
-                seq = await self._try_append(event)
+                seq, duplicate = await self._try_append(event, idempotency_key)
                 if seq >= 0:
-                    return msgspec.structs.replace(event, seq=seq)
+                    return msgspec.structs.replace(event, seq=seq), duplicate
         raise BrokerUnavailable(f"execution {event.execution_id!r}: state kept changing under us")
 
-    async def _try_append(self, event: Event) -> int:
+    async def _try_append(self, event: Event, idempotency_key: str | None) -> tuple[int, bool]:
         state_json, version, status = b"", "0", ""
         exec_key = self.key("exec", event.execution_id)
         if isinstance(event, STATEFUL):
@@ -282,9 +285,36 @@ class RedisBroker(Broker):
                 status,
                 self.finished_snapshots,
                 self.key("exec", ""),
+                self.key("idem", idempotency_key) if idempotency_key is not None else "",
+                self.idempotency_ttl_ms,
             ],
         )
-        return int(result[0])
+        return int(result[0]), bool(int(result[2]))
+
+    # -- commands sent more than once ------------------------------------------------------
+
+    async def begin_command(self, key: str) -> dict[str, Any] | None:
+        name = self.key("cmdkey", key)
+        if await self._command("set", name, b"pending", None, PENDING_TTL_MS, True):
+            return None
+        stored = await self._command("get", name)
+        if stored is None:  # it expired between the two calls: take it
+            return await self.begin_command(key)
+        if stored == b"pending":
+            raise ProtocolError(
+                ErrorCode.CONFLICT, "a command with this idempotency_key is under way: retry"
+            )
+        reply: dict[str, Any] = msgspec.json.decode(stored)
+        return reply
+
+    async def end_command(self, key: str, reply: dict[str, Any] | None) -> None:
+        name = self.key("cmdkey", key)
+        if reply is None:
+            await self._command("delete", name)
+        else:
+            await self._command(
+                "set", name, msgspec.json.encode(reply), None, self.idempotency_ttl_ms
+            )
 
     # -- reading ------------------------------------------------------------------------
 
@@ -389,7 +419,7 @@ class RedisBroker(Broker):
         leases = self.key("leases", "all")
         # XX: a lease that is gone (its execution ended, or another process declared it
         # lost) is not brought back.
-        await self._command("zadd", leases, dict.fromkeys(self._claimed, expiry), True)
+        await self._command("zadd", leases, dict.fromkeys(self._claimed, expiry), False, True)
         kept = await self._command("zmscore", leases, list(self._claimed))
         for execution_id, score in zip(list(self._claimed), kept, strict=True):
             if score is None:

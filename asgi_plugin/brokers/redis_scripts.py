@@ -61,12 +61,22 @@ APPEND = (
     + """
 -- KEYS: seq, epoch, stream, topics, exec, live, done, tboot, boot, durable, leases
 -- ARGV: payload, ts, epoch-if-new, maxlen, topic, channel, min-ts|'', state|'', version,
---       execution id, live|finished, keep-finished, exec-key-prefix
+--       execution id, live|finished, keep-finished, exec-key-prefix,
+--       idempotency key|'', its ttl (ms)
 local epoch = current_epoch(KEYS[2], KEYS[8], KEYS[9], KEYS[10], ARGV[3])
+if ARGV[14] ~= '' then
+  local prior = redis.call('GET', ARGV[14])
+  if prior then
+    return {tonumber(prior), epoch, 1}
+  end
+end
 if ARGV[8] ~= '' and (redis.call('HGET', KEYS[5], 'v') or '0') ~= ARGV[9] then
-  return {-1, epoch}
+  return {-1, epoch, 0}
 end
 local seq = redis.call('INCR', KEYS[1])
+if ARGV[14] ~= '' then
+  redis.call('SET', ARGV[14], seq, 'PX', ARGV[15])
+end
 redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], seq .. '-0', 'e', ARGV[1], 't', ARGV[2])
 if ARGV[7] ~= '' and seq % 64 == 0 then
   local cutoff = tonumber(ARGV[7])
@@ -103,7 +113,7 @@ if ARGV[8] ~= '' then
   end
 end
 redis.call('PUBLISH', ARGV[6], seq .. ' ' .. epoch .. ' ' .. ARGV[1])
-return {seq, epoch}
+return {seq, epoch, 0}
 """
 )
 

@@ -105,25 +105,30 @@ class FlowwireApp:
 
     # -- publishing -------------------------------------------------------------------
 
-    async def publish(self, event: Event) -> int:
+    async def publish(self, event: Event, *, idempotency_key: str | None = None) -> int:
         """Publish an event on its topic (default `workflow:{workflow_id}`); return its seq.
 
         The event is validated against the schema first (`ProtocolError` if it
         does not conform, or if its type was never registered). Publishing never
-        waits for a client.
+        waits for a client. When a publish fails with an outcome you cannot know
+        (`BrokerUnavailable` on a timeout: the event may have been stored), retry it
+        with the same `idempotency_key` (a UUID you chose): it is stored once, and
+        the retry returns the first one's seq.
         """
-        return await self.runtime.publish(event)
+        return await self.runtime.publish(event, idempotency_key=idempotency_key)
 
-    async def publish_event(self, event: Event) -> Event:
+    async def publish_event(self, event: Event, *, idempotency_key: str | None = None) -> Event:
         """`publish`, returning the event as published (topic, seq and ts filled in)."""
-        return await self.runtime.publish_event(event)
+        return await self.runtime.publish_event(event, idempotency_key=idempotency_key)
 
-    def publish_threadsafe(self, event: Event) -> concurrent.futures.Future[int]:
+    def publish_threadsafe(
+        self, event: Event, *, idempotency_key: str | None = None
+    ) -> concurrent.futures.Future[int]:
         """Publish from a thread that is not the app's event loop (a sync engine).
 
         Returns a future of the seq; events published from one thread keep their order.
         """
-        return self.runtime.publish_threadsafe(event)
+        return self.runtime.publish_threadsafe(event, idempotency_key=idempotency_key)
 
     def reporter(
         self, workflow_id: str, execution_id: str, *, topic: str | None = None

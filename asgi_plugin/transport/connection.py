@@ -9,9 +9,10 @@ hooks, the broker and the command handler), and owns the connection's writer
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
@@ -363,7 +364,9 @@ class Connection:
         if not await self._authorized(action, topic):
             await self._run(self.session.denied(request, action, topic))
             return
-        await self._answer(request, self._dispatch(command, handler, context))
+        await self._answer(
+            request, self._once(request, lambda: self._dispatch(command, handler, context))
+        )
 
     async def _execute(
         self,
@@ -386,7 +389,9 @@ class Connection:
             except Exception as exc:
                 await self._catch_up(self.session.fail(request, self._failure(exc, request)))
                 return
-        await self._answer(request, self._start(command, handler, context))
+        await self._answer(
+            request, self._once(request, lambda: self._start(command, handler, context))
+        )
 
     async def _start(
         self, command: ws.Execute, handler: CommandHandler, context: CommandContext
@@ -405,6 +410,28 @@ class Connection:
         if isinstance(command, ws.Control):
             return await handler.on_control(command, context)
         return await handler.on_input(command, context)
+
+    async def _once(
+        self, request: CommandRequest, run: Callable[[], Awaitable[ws.Part | dict[str, Any]]]
+    ) -> ws.Part | dict[str, Any]:
+        """Run a command once per idempotency key: a command resent with the key it was first
+        sent with (after a reconnect) gets the first run's reply, and nothing runs twice."""
+        key = request.command.idempotency_key
+        if key is None:
+            return await run()
+        broker = self.runtime.broker
+        owner = hashlib.sha256(msgspec.json.encode(_public(self.principal))).hexdigest()[:16]
+        scoped = f"{owner}:{ws.frame_tag(type(request.command))}:{key}"
+        stored = await broker.begin_command(scoped)
+        if stored is not None:
+            return stored
+        try:
+            result = await run()
+        except Exception:
+            await broker.end_command(scoped, None)  # it failed: the key may be used again
+            raise
+        await broker.end_command(scoped, result if isinstance(result, dict) else _builtins(result))
+        return result
 
     async def _answer(
         self, request: CommandRequest, outcome: Awaitable[ws.Part | dict[str, Any]]
@@ -426,6 +453,11 @@ class Connection:
                 "flowwire connection %s: %r failed", self.connection_id, request, exc_info=exc
             )
         return wire_error(exc)
+
+
+def _builtins(part: ws.Part) -> dict[str, Any]:
+    data: dict[str, Any] = msgspec.to_builtins(part)
+    return data
 
 
 def _public(principal: Principal) -> Any:

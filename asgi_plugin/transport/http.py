@@ -158,21 +158,43 @@ async def _publish(runtime: Runtime, scope: Scope, receive: Receive, send: Send)
         return
     content_type = _header(scope, b"content-type")
     codec: ws.Codec = runtime.msgpack if "msgpack" in content_type else runtime.json
+    batch = _is_array(body)
     try:
-        events = codec.decode_events(body) if _is_array(body) else [codec.decode_event(body)]
-        published = []
-        for event in events:
-            published.append(await runtime.publish_event(event))
-            await asyncio.sleep(0)  # let writers drain between events: a batch is not a burst
+        events = codec.decode_events(body) if batch else [codec.decode_event(body)]
     except ProtocolError as error:
-        await _error(send, error, 400)
+        await _error(send, error, 400)  # nothing of an invalid request is published
         return
-    except BrokerUnavailable as exc:
-        logger.warning("flowwire: publish over HTTP refused: %s", exc)
-        await _error(send, wire_error(exc), headers=[(b"retry-after", b"1")])
-        return
-    positions = [{"topic": event.topic, "seq": event.seq} for event in published]
-    await _json(send, 200, {"published": positions} if _is_array(body) else positions[0])
+    key = _header(scope, b"idempotency-key") or None
+    published: list[dict[str, Any]] = []
+    for index, event in enumerate(events):
+        event_key = None if key is None else (f"{key}:{index}" if batch else key)
+        try:
+            stored, duplicate = await runtime.publish_once(event, idempotency_key=event_key)
+        except (ProtocolError, BrokerUnavailable) as exc:
+            if isinstance(exc, BrokerUnavailable):
+                logger.warning("flowwire: publish over HTTP refused: %s", exc)
+            await _partial(send, wire_error(exc), published, batch)
+            return
+        position: dict[str, Any] = {"topic": stored.topic, "seq": stored.seq}
+        if duplicate:
+            position["duplicate"] = True
+        published.append(position)
+        await asyncio.sleep(0)  # let writers drain between events: a batch is not a burst
+    await _json(send, 200, {"published": published} if batch else published[0])
+
+
+async def _partial(
+    send: Send, error: ProtocolError, published: list[dict[str, Any]], batch: bool
+) -> None:
+    """An error after part of a batch was stored: the error, and what was stored (the
+    first `len(published)` events), so that a retry can start after them, or resend all
+    of it with the same `Idempotency-Key`."""
+    status = 400 if error.code is not ErrorCode.UNAVAILABLE else HTTP_STATUS[error.code]
+    body: dict[str, Any] = {"error": error.to_dict()}
+    if batch:
+        body["published"] = published
+    headers = [(b"retry-after", b"1")] if error.code is ErrorCode.UNAVAILABLE else []
+    await _json(send, status, body, headers)
 
 
 def _is_array(body: bytes) -> bool:

@@ -134,24 +134,36 @@ class Runtime:
 
     # -- publishing (the engine side's Publisher) ---------------------------------------------
 
-    async def publish(self, event: Event) -> int:
-        return (await self.publish_event(event)).seq
+    async def publish(self, event: Event, *, idempotency_key: str | None = None) -> int:
+        return (await self.publish_once(event, idempotency_key=idempotency_key))[0].seq
 
-    async def publish_event(self, event: Event) -> Event:
+    async def publish_event(self, event: Event, *, idempotency_key: str | None = None) -> Event:
+        return (await self.publish_once(event, idempotency_key=idempotency_key))[0]
+
+    async def publish_once(
+        self, event: Event, *, idempotency_key: str | None = None
+    ) -> tuple[Event, bool]:
+        """Validate, then publish; the event as stored and whether its key was seen before."""
         await self.start()
         self.json.check_event(event)
-        published = await self.broker.publish(event)
-        self.stats.published += 1
-        return published
+        published, duplicate = await self.broker.publish_once(
+            event, idempotency_key=idempotency_key
+        )
+        if not duplicate:
+            self.stats.published += 1
+        return published, duplicate
 
-    def publish_threadsafe(self, event: Event) -> concurrent.futures.Future[int]:
+    def publish_threadsafe(
+        self, event: Event, *, idempotency_key: str | None = None
+    ) -> concurrent.futures.Future[int]:
         loop = self.loop
         if loop is None or loop.is_closed():
             raise RuntimeError(
                 "flowwire is not running yet: start it (lifespan, or a first request) "
                 "before publishing from threads"
             )
-        return asyncio.run_coroutine_threadsafe(self.publish(event), loop)
+        publishing = self.publish(event, idempotency_key=idempotency_key)
+        return asyncio.run_coroutine_threadsafe(publishing, loop)
 
     def reporter(
         self, workflow_id: str, execution_id: str, *, topic: str | None = None

@@ -60,9 +60,10 @@ CLIENT = {
     "auth": ["ref?", "token"],
     "subscribe": ["ref?", "topics", "since?", "snapshot?"],
     "unsubscribe": ["ref?", "topics"],
-    "execute": ["ref?", "workflow", "inputs?", "subscribe?"],
-    "control": ["ref?", "execution_id", "action"],
-    "input": ["ref?", "execution_id", "node_id", "value"],
+    # idempotency_key: beyond the original design (a resent command runs once; docs/protocol.md)
+    "execute": ["ref?", "workflow", "inputs?", "subscribe?", "idempotency_key?"],
+    "control": ["ref?", "execution_id", "action", "idempotency_key?"],
+    "input": ["ref?", "execution_id", "node_id", "value", "idempotency_key?"],
     "ping": ["ref?", "ts?"],
     "pong": ["ref?", "ts"],
 }
