@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -79,3 +79,21 @@ def start_redis(tmp_path: Path) -> Iterator[Any]:
     yield start
     for server in started:
         server.kill()
+
+
+@pytest.fixture
+def start_server(tmp_path: Path) -> Iterator[Callable[..., Any]]:
+    """Start a server process (tests/servers/harness.py); every one started is stopped at
+    teardown."""
+    from tests.servers.harness import ServerProcess  # it imports this module's ROOT
+
+    started: list[ServerProcess] = []
+
+    def start(server: str, app: str, **env: str) -> ServerProcess:
+        process = ServerProcess(server, app, tmp_path / f"{server}-{len(started)}.log", env)
+        started.append(process)
+        return process.start()
+
+    yield start
+    for process in started:
+        process.stop()
