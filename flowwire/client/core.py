@@ -87,7 +87,7 @@ class Status:
     reason: str = ""
     retry_ms: float | None = None
     recovered: bool | None = None
-    """After a (re)subscribe: True when every topic resumed by replay, False after a reset."""
+    """After a resume: True when every topic resumed by replay, False after a reset."""
 
 
 @dataclass(frozen=True)
@@ -415,7 +415,7 @@ class ClientCore:
 
     def _subscribed(self, topics: tuple[str, ...], result: ws.SubscribeResult) -> None:
         exact = {t for t in self.topics if not is_pattern(t)}
-        recovered = True
+        recovered: bool | None = None
         for topic in topics:
             position = result.topics.get(topic)
             if position is None:
@@ -423,8 +423,10 @@ class ClientCore:
             if is_pattern(topic):
                 resets = self.positions.pattern_subscribed(topic, exact)
             else:
+                held = self.positions.get(topic)
+                if held is not None and held.epoch is not None:  # a resume, not a first look
+                    recovered = position.recovered and recovered is not False
                 resets = [topic] if self.positions.subscribed(topic, position) else []
-                recovered = recovered and position.recovered
             for reset in resets:
                 self.store.reset(reset)
                 where = self.positions.get(reset)
@@ -432,7 +434,7 @@ class ClientCore:
                 self._emit(Deliver(Reset(reset, seq, epoch)))
         self.subscribed.update(t for t in topics if t in self.topics)
         self._emit(Subscribed({t: p for t, p in result.topics.items() if t in topics}))
-        if self.status.state == "connected":
+        if self.status.state == "connected" and recovered is not None:
             self._set_status(Status("connected", 0, None, self.status.reason, None, recovered))
 
     # -- helpers -------------------------------------------------------------------------

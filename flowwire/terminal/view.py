@@ -170,7 +170,7 @@ def render(view: ExecutionView | None, screen: Screen) -> RenderableType:
             parts.append(ask)
     parts.append(_connection(screen))
     if screen.keys:
-        hint = "keys: p pause · r resume · s stop · i answer input · q quit"
+        hint = "keys: p pause · r resume · s stop · i answer input · Ctrl-C leave"
         parts.append(Text(hint + (f"  │ {screen.message}" if screen.message else ""), style="dim"))
     elif screen.message:
         parts.append(Text(screen.message, style="dim"))
