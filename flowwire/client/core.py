@@ -181,6 +181,7 @@ class ClientCore:
         self._token: str | None = None
         self._auth_ref: str | None = None
         self._auth_failures = 0
+        self._connection_id = ""
         self._last_received = 0.0
         self._pinged = False
         self._goaway_ms: int | None = None
@@ -357,6 +358,7 @@ class ClientCore:
         self.heartbeat_ms = welcome.heartbeat_ms
         self.attempt = 0
         self._lost_since = None
+        self._auth_ref = None
         if self._token is not None:
             self._auth_ref = self._ref("a")
             self._send(ws.Auth(ref=self._auth_ref, token=self._token))
@@ -367,7 +369,9 @@ class ClientCore:
         for pending in self.commands.unsent():
             self._send(pending.command)
             pending.sent = True
-        self._set_status(Status("connected", 0, None, welcome.connection_id))
+        self._connection_id = welcome.connection_id
+        if self._auth_ref is None:
+            self._set_status(Status("connected", 0, None, welcome.connection_id))
 
     def _event(self, event: ws.Event) -> None:
         verdict = self.positions.check(event.topic, event.seq)
@@ -396,7 +400,8 @@ class ClientCore:
                 return
             self._subscribed(topics, result)
         elif ref is not None and ref == self._auth_ref:
-            self._auth_failures = 0
+            self._auth_failures = 0  # connected only now: the token was taken
+            self._set_status(Status("connected", 0, None, self._connection_id))
         elif (pending := self.commands.settle(ref)) is not None:
             self._emit(Settle(pending.ref, reply))
 
