@@ -71,7 +71,7 @@ def _detail(event: ws.Event) -> str:
 def human_line(item: Delivery) -> str:
     """`12:00:01.234 #41 node.status ex-7f3a load running #1`."""
     if isinstance(item, Reset):
-        return f"-- reset {item.topic}: lost its place, state rebuilt from snapshots"
+        return f"-- {item.topic} from #{item.seq}: state from snapshots (no replay)"
     if isinstance(item, ws.ExecutionSnapshot):
         p = item.progress
         return (

@@ -169,9 +169,10 @@ def render(view: ExecutionView | None, screen: Screen) -> RenderableType:
                 ask.append("  [i] answer")
             parts.append(ask)
     parts.append(_connection(screen))
+    if screen.message:
+        parts.append(Text(f"» {screen.message}"))
     if screen.keys:
-        hint = "keys: p pause · r resume · s stop · i answer input · Ctrl-C leave"
-        parts.append(Text(hint + (f"  │ {screen.message}" if screen.message else ""), style="dim"))
-    elif screen.message:
-        parts.append(Text(screen.message, style="dim"))
+        parts.append(
+            Text("keys: p pause · r resume · s stop · i answer · Ctrl-C leave", style="dim")
+        )
     return Group(*parts)

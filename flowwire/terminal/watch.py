@@ -118,7 +118,7 @@ class Watch:
             async for item in stream:
                 self._take(item)
                 view = self.view()
-                if view is not None and view.finished:
+                if view is not None and view.finished and self._ends(item):
                     return self._finish(view)
         except ConnectionLost as exc:
             self.screen.message = str(exc)
@@ -133,6 +133,14 @@ class Watch:
         if ours and not self.live:
             self._print(human_line(item))
         self.invalidate()
+
+    def _ends(self, item: Delivery) -> bool:
+        """The last of the execution's deliveries (the store may already be further on)."""
+        if getattr(item, "execution_id", None) != self.execution_id:
+            return False
+        if isinstance(item, ws.ExecutionSnapshot):
+            return item.status in ("completed", "failed", "stopped")
+        return isinstance(item, (ws.ExecutionCompleted, ws.ExecutionFailed, ws.ExecutionStopped))
 
     def _finish(self, view: ExecutionView) -> Exit:
         code = exit_code(view)
