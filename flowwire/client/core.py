@@ -329,7 +329,7 @@ class ClientCore:
         """Fire what is due: command timeouts, the heartbeat probe and watchdog."""
         for pending in self.commands.expired(now):
             where = "" if self.ready else " (not connected: the client is reconnecting)"
-            seconds = self.command_timeout_ms / 1000
+            seconds = pending.timeout_ms / 1000
             message = f"no answer to `{pending.tag}` within {seconds:g} s{where}"
             self._emit(Settle(pending.ref, CommandTimeout(message)))
         if self.state not in ("open", "ready") or self.heartbeat_ms <= 0:

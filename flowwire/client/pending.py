@@ -20,6 +20,7 @@ class Pending:
     ref: str
     command: ws.Command
     deadline: float
+    timeout_ms: float
     sent: bool = False
 
     @property
@@ -45,7 +46,9 @@ class PendingCommands:
         """File a command under a fresh `ref` (set on the command itself)."""
         self._next += 1
         ref = f"{self._prefix}{self._next}"
-        pending = Pending(ref, msgspec.structs.replace(command, ref=ref), now + timeout_ms)
+        pending = Pending(
+            ref, msgspec.structs.replace(command, ref=ref), now + timeout_ms, timeout_ms
+        )
         self._pending[ref] = pending
         return pending
 

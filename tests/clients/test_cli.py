@@ -244,3 +244,22 @@ def test_publish_prints_positions_or_the_servers_error(server: ServerProcess) ->
     )
     assert wrong.returncode == 1
     assert "HTTP 401 unauthorized: send `Authorization: Bearer <api_key>`" in wrong.stderr
+
+
+async def test_no_color_on_a_terminal_gives_plain_lines(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    path = workflow_file(tmp_path, SAMPLES["legacy"])
+    screen = Terminal(
+        tmp_path,
+        [*FLOWWIRE, "run", str(path), server.url(), "--watch"],
+        {"PYTHONPATH": str(ROOT), "TERM": "xterm-256color", "NO_COLOR": "1"},
+    )
+    try:
+        assert await screen.exit_status() == 0
+        shown = screen.screen()
+    finally:
+        screen.close()
+    lines = shown.split("[flowwire exited", 1)[0].strip().splitlines()
+    assert "#1 execution.started" in shown and lines[-1].endswith("completed"), shown
+    assert "keys:" not in shown, "no live view"

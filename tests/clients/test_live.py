@@ -143,8 +143,8 @@ async def test_a_silent_connection_is_detected_by_the_heartbeat_and_replaced(
         proxy.stall()
         view = await client.wait(run.execution_id, timeout=30)
     assert view.status == "completed"
-    (lost,) = [s for s in seen.statuses if s.state == "reconnecting"]
-    assert "nothing from the server for" in lost.reason
+    lost = [s for s in seen.statuses if s.state == "reconnecting"]
+    assert lost and "nothing from the server for" in lost[0].reason
     seqs = seen.seqs(run.topic)
     assert seqs == list(range(1, seqs[-1] + 1))
 
@@ -186,7 +186,7 @@ async def test_commands_while_disconnected_are_sent_after_the_reconnect_or_time_
         proxy.refuse()
         proxy.drop()
         await seen.until(lambda: seen.statuses[-1].state == "reconnecting")
-        with pytest.raises(CommandTimeout, match="not connected"):
+        with pytest.raises(CommandTimeout, match=r"within 0.3 s \(not connected"):
             await client.control(run.execution_id, "pause", timeout=0.3)
         pause = asyncio.ensure_future(client.control(run.execution_id, "pause"))
         await seen.until(lambda: seen.statuses[-1].state == "reconnecting")
