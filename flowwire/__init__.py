@@ -7,7 +7,8 @@ options, brokers, the engine side) under one import.
     from flowwire import FlowwireApp, NodeStatus, Reporter
 
 Server-side names load on first use, so that a program that only speaks the
-protocol (a client, a contract test) imports no server code.
+protocol (a client, a contract test) imports no server code. So do the client's
+(`FlowwireClient`, `connect_sync`; the whole client is `flowwire.client`).
 """
 
 from __future__ import annotations
@@ -101,6 +102,8 @@ if TYPE_CHECKING:
     from asgi_plugin import (
         default_topic as default_topic,
     )
+    from flowwire.client import FlowwireClient as FlowwireClient
+    from flowwire.client import connect_sync as connect_sync
 
 _SERVER = (
     "AuthenticateHook",
@@ -132,12 +135,15 @@ _SERVER = (
     "default_topic",
 )
 
-__all__ = [*_protocol_names, *_SERVER]
+_CLIENT = ("FlowwireClient", "connect_sync")
+
+__all__ = [*_protocol_names, *_SERVER, *_CLIENT]
 
 
 def __getattr__(name: str) -> Any:
-    if name in _SERVER:
-        value = getattr(importlib.import_module("asgi_plugin"), name)
+    if name in _SERVER or name in _CLIENT:
+        home = "asgi_plugin" if name in _SERVER else "flowwire.client"
+        value = getattr(importlib.import_module(home), name)
         globals()[name] = value
         return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

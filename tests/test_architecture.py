@@ -27,6 +27,7 @@ CONTRACTS = {
     "Neither the protocol nor the server imports the code generator, by either of its names": "forbidden",
     "The core is sans-I/O: no event loop, sockets, threads or clock of its own": "forbidden",
     "The engine side reaches the app only through the Publisher protocol": "forbidden",
+    "The client and the operator CLI never import the server side": "forbidden",
     "No import circles between sibling modules or packages, at any depth": "acyclic_siblings",
 }
 
@@ -96,6 +97,18 @@ BREAKS = [
         "if TYPE_CHECKING:\n    from asgi_plugin.brokers.redis_broker import RedisBroker\n",
         "No import circles",
         id="listener-and-broker-in-a-circle",
+    ),
+    pytest.param(
+        "flowwire/client/state.py",
+        "if TYPE_CHECKING:\n    from asgi_plugin.core.materializer import Materializer\n",
+        "The client and the operator CLI never import the server side",
+        id="client-imports-the-materializer-for-types-only",
+    ),
+    pytest.param(
+        "flowwire/terminal/view.py",
+        "import asgi_plugin\n",
+        "The client and the operator CLI never import the server side",
+        id="cli-imports-the-server",
     ),
     pytest.param(
         "wsproto_schema/codes.py",

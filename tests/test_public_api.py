@@ -143,8 +143,36 @@ ASGI_PLUGIN = {
     "DagRunner",
     "NodeContext",
 }
+CLIENT = {
+    "ClientClosed",
+    "ClientCore",
+    "ClientError",
+    "CommandError",
+    "CommandInterrupted",
+    "CommandTimeout",
+    "ConnectionLost",
+    "Delivery",
+    "EventStream",
+    "ExecutionStore",
+    "ExecutionView",
+    "FlowwireClient",
+    "FrameDecoder",
+    "GapError",
+    "NodeView",
+    "Positions",
+    "ReconnectPolicy",
+    "Reset",
+    "Status",
+    "SyncClient",
+    "TokenSource",
+    "Unauthorized",
+    "Undecodable",
+    "Verdict",
+    "connect_sync",
+}
 EXPECTED = {
-    "flowwire": WSPROTO_SCHEMA | ASGI_PLUGIN,
+    "flowwire": WSPROTO_SCHEMA | ASGI_PLUGIN | {"FlowwireClient", "connect_sync"},
+    "flowwire.client": CLIENT,
     "wsproto_schema": WSPROTO_SCHEMA,
     "flowwire_codegen": CODEGEN,
     "asgi_plugin": ASGI_PLUGIN,
@@ -192,6 +220,10 @@ def test_the_front_door_is_the_same_objects() -> None:
         assert getattr(flowwire, name) is getattr(wsproto_schema, name), name
     for name in ASGI_PLUGIN:
         assert getattr(flowwire, name) is getattr(asgi_plugin, name), name
+    import flowwire.client
+
+    assert flowwire.FlowwireClient is flowwire.client.FlowwireClient
+    assert flowwire.connect_sync is flowwire.client.connect_sync
 
 
 def test_the_front_door_loads_no_server_code_until_asked() -> None:

@@ -9,6 +9,7 @@ same state on every process.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,7 +17,7 @@ import msgspec
 
 import wsproto_schema as ws
 
-__all__ = ["STATEFUL", "TERMINAL_NODE", "ExecutionState", "Materializer", "fold"]
+__all__ = ["STATEFUL", "TERMINAL_NODE", "ExecutionState", "Materializer", "fold", "summarize"]
 
 TERMINAL_NODE = frozenset({"succeeded", "failed", "skipped", "cancelled"})
 FINISHED = frozenset({"completed", "failed", "stopped"})
@@ -77,13 +78,7 @@ class ExecutionState:
 
     def summary(self) -> ws.Summary:
         """Node counts, as `execution.completed` and `execution.failed` report them."""
-        statuses = [node["status"] for node in self.nodes.values()]
-        return ws.Summary(
-            total=len(statuses),
-            succeeded=statuses.count("succeeded"),
-            failed=statuses.count("failed"),
-            skipped=statuses.count("skipped") + statuses.count("cancelled"),
-        )
+        return summarize(node["status"] for node in self.nodes.values())
 
     def snapshot(self, topic_seq: int | None = None) -> ws.ExecutionSnapshot:
         """This state as a frame; `last_seq` is the topic position it reflects."""
@@ -102,6 +97,17 @@ class ExecutionState:
             error=self.error,
             last_seq=self.last_seq if topic_seq is None else max(topic_seq, self.last_seq),
         )
+
+
+def summarize(node_statuses: Iterable[str]) -> ws.Summary:
+    """Node counts by status (cancelled nodes count as skipped)."""
+    statuses = list(node_statuses)
+    return ws.Summary(
+        total=len(statuses),
+        succeeded=statuses.count("succeeded"),
+        failed=statuses.count("failed"),
+        skipped=statuses.count("skipped") + statuses.count("cancelled"),
+    )
 
 
 def _pending(node: ws.NodeInfo) -> dict[str, Any]:

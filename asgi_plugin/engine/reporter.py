@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar, Union
 
 import wsproto_schema as ws
-from asgi_plugin.core.materializer import TERMINAL_NODE
+from asgi_plugin.core.materializer import TERMINAL_NODE, summarize
 from asgi_plugin.core.topics import default_topic
 from wsproto_schema import JsonValue
 
@@ -130,13 +130,7 @@ class _Track:
         return None
 
     def summary(self) -> ws.Summary:
-        statuses = list(self.nodes.values())
-        return ws.Summary(
-            total=len(statuses),
-            succeeded=statuses.count("succeeded"),
-            failed=statuses.count("failed"),
-            skipped=statuses.count("skipped") + statuses.count("cancelled"),
-        )
+        return summarize(self.nodes.values())
 
     def progress(self) -> tuple[int, int, list[str], int | None]:
         done = sum(status in TERMINAL_NODE for status in self.nodes.values())
