@@ -239,7 +239,9 @@ class RedisListener:
             raise BrokerUnavailable(f"Redis is unavailable: {exc}") from exc
         if topic not in self.last:
             position = await self.broker.position(topic)
-            self.last[topic], self.epochs[topic] = position.seq, position.epoch
+            # An event may have arrived while the position was read: what it says is newer.
+            if topic not in self.last:
+                self.last[topic], self.epochs[topic] = position.seq, position.epoch
 
     async def unwatch(self, topic: str) -> None:
         """Stop delivering a topic or pattern. Forgotten at once (a reconnect will not
