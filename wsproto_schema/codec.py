@@ -13,6 +13,7 @@ import msgspec
 from .base import Event, Frame
 from .codes import SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK, CloseCode, ErrorCode
 from .control import Batch
+from .depth import MAX_DEPTH, json_depth, msgpack_depth, too_deep
 from .errors import ProtocolError, error_from_msgspec
 from .integers import check_integers, out_of_range, refuse_out_of_range
 from .registry import ClientFrame, FrameRegistry, registry
@@ -79,7 +80,13 @@ class Codec:
         """Check the frame type fits the format; return data the decoders accept."""
         return data
 
-    def _decode(self, decoder: _Decoder, data: WireData, max_bytes: int | None) -> Any:
+    def _depth(self, data: WireData) -> int:
+        """How deeply the frame nests (see depth.py)."""
+        raise NotImplementedError
+
+    def _decode(
+        self, decoder: _Decoder, data: WireData, max_bytes: int | None, *, untrusted: bool = False
+    ) -> Any:
         if max_bytes is not None and _too_large(data, max_bytes):
             raise ProtocolError(
                 ErrorCode.TOO_LARGE,
@@ -88,8 +95,12 @@ class Codec:
                 close_code=CloseCode.MESSAGE_TOO_BIG,
             )
         data = self._accept(data)
+        if untrusted and self._depth(data) > MAX_DEPTH:
+            raise too_deep()
         try:
             return decoder.decode(data)
+        except RecursionError:  # MAX_DEPTH is far below the stack's limit: a safety net
+            raise too_deep() from None
         except msgspec.DecodeError as exc:
             raw = self._object(data)
             error = error_from_msgspec(exc, keys=[str(k) for k in raw])
@@ -107,7 +118,7 @@ class Codec:
 
     def decode_command(self, data: WireData, *, max_bytes: int | None = None) -> ClientFrame:
         """Decode a client frame strictly, raising `ProtocolError` on any deviation."""
-        frame: ClientFrame = self._decode(self._commands, data, max_bytes)
+        frame: ClientFrame = self._decode(self._commands, data, max_bytes, untrusted=True)
         try:
             self._check_integers(data, frame)
         except ProtocolError as error:
@@ -126,7 +137,7 @@ class Codec:
         trusted: `check_unknown=False`), but `topic`, `seq` and `ts` may be absent:
         the broker fills them in."""
         self._refresh()
-        event: Event = self._decode(self._events, data, max_bytes)
+        event: Event = self._decode(self._events, data, max_bytes, untrusted=True)
         self._check_integers(data, event)
         if check_unknown:
             self._reject_unknown_fields(self._generic.decode(data), event)
@@ -135,7 +146,7 @@ class Codec:
     def decode_events(self, data: WireData, *, max_bytes: int | None = None) -> list[Event]:
         """Decode an array of events to publish (`$[2].status` names a bad field)."""
         self._refresh()
-        events: list[Event] = self._decode(self._event_lists, data, max_bytes)
+        events: list[Event] = self._decode(self._event_lists, data, max_bytes, untrusted=True)
         self._check_integers(data, events)
         raw = self._generic.decode(data)
         for index, event in enumerate(events):
@@ -228,6 +239,9 @@ class JsonCodec(Codec):
     def _decoder(self, type_: Any) -> msgspec.json.Decoder[Any]:
         return msgspec.json.Decoder(type_)
 
+    def _depth(self, data: WireData) -> int:
+        return json_depth(data)
+
     def encode(self, frame: Frame) -> str:
         return self._encoder.encode(frame).decode("utf-8")
 
@@ -254,6 +268,9 @@ class MsgpackCodec(Codec):
 
     def _decoder(self, type_: Any) -> msgspec.msgpack.Decoder[Any]:
         return msgspec.msgpack.Decoder(type_)
+
+    def _depth(self, data: WireData) -> int:
+        return msgpack_depth(data) if isinstance(data, bytes) else 0
 
     def _accept(self, data: WireData) -> WireData:
         if isinstance(data, str):
