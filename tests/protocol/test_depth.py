@@ -59,7 +59,7 @@ def test_frames_within_the_limit_decode() -> None:
 
 @given(
     st.recursive(
-        st.integers() | st.text(max_size=3),
+        st.integers(-(2**63), 2**63) | st.text(max_size=3),
         lambda inner: (
             st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3)
         ),
