@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import time
+import threading
 from typing import Annotated, Any
 
 import msgspec
@@ -103,14 +103,18 @@ SAMPLES: dict[str, ws.WorkflowSpec] = {
 
 class BlockingParams(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     steps: Annotated[int, msgspec.Meta(ge=1, le=100)] = 3
-    step_ms: Annotated[int, msgspec.Meta(ge=0)] = 100
+    step_ms: Annotated[int, msgspec.Meta(ge=0, le=10_000)] = 100
 
 
-def legacy_engine(report: SyncReporter, node_id: str, steps: int, step_ms: int) -> JsonValue:
-    """A synchronous engine, like seed 004's: blocking work, reported from its own thread."""
+def legacy_engine(
+    report: SyncReporter, node_id: str, steps: int, step_ms: int, stopping: threading.Event
+) -> JsonValue:
+    """A synchronous engine: blocking work, reported from its own thread. It waits on the
+    execution's `stopping` event rather than sleeping, so that `stop` frees its thread."""
     total = 0
     for step in range(1, steps + 1):
-        time.sleep(step_ms / 1000)
+        if stopping.wait(step_ms / 1000):
+            return {"total": total, "stopped_at": step}
         total += step
         report.log(f"legacy step {step} of {steps}", node_id=node_id, step=step)
         report.node_progress(node_id, step / steps)
@@ -125,7 +129,7 @@ def demo_runner() -> DagRunner:
     async def blocking(node: NodeContext) -> JsonValue:
         params: BlockingParams = node.params
         return await asyncio.to_thread(
-            legacy_engine, node.report.sync, node.id, params.steps, params.step_ms
+            legacy_engine, node.report.sync, node.id, params.steps, params.step_ms, node.stopping
         )
 
     return runner

@@ -10,8 +10,9 @@ reports through the execution's `Reporter`; `ask` waits for the user's input.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
@@ -21,7 +22,7 @@ from wsproto_schema import JsonValue
 
 from .reporter import Reporter
 
-__all__ = ["Asker", "Kind", "NodeContext", "NodeFailure", "NodeFunction"]
+__all__ = ["Asker", "Kind", "NodeContext", "NodeFailure", "NodeFunction", "NodeStopped"]
 
 Asker = Callable[[str, str, "dict[str, JsonValue] | None"], Awaitable[JsonValue]]
 """(node id, prompt, input schema) → the value of the matching `input` command."""
@@ -37,6 +38,14 @@ class NodeContext:
     attempt: int
     report: Reporter
     asker: Asker
+    stopping: threading.Event = field(default_factory=threading.Event)
+    """Set when the execution is stopped. An async node is cancelled; work in a thread
+    cannot be, so it checks this between steps (or calls `check`) and returns."""
+
+    def check(self) -> None:
+        """Raise `NodeStopped` if the execution was stopped (for work in threads)."""
+        if self.stopping.is_set():
+            raise NodeStopped(f"node {self.id!r}: the execution was stopped")
 
     @property
     def id(self) -> str:
@@ -71,3 +80,7 @@ class Kind:
 
 class NodeFailure(Exception):
     """A node that fails on purpose: its message is what the user sees."""
+
+
+class NodeStopped(Exception):
+    """Work in a thread noticed that its execution was stopped (`NodeContext.check`)."""

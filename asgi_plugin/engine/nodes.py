@@ -22,7 +22,8 @@ __all__ = [
     "SleepParams",
 ]
 
-NonNegative = Annotated[int, msgspec.Meta(ge=0)]
+# Every built-in parameter is bounded: one `execute` must not buy unbounded work.
+Milliseconds = Annotated[int, msgspec.Meta(ge=0, le=60_000)]
 
 
 class Params(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -30,7 +31,7 @@ class Params(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
 
 
 class SleepParams(Params, frozen=True, kw_only=True):
-    ms: NonNegative = 100
+    ms: Milliseconds = 100
     steps: Annotated[int, msgspec.Meta(ge=0, le=100)] = 0
     """Report the node's progress this many times while it sleeps."""
 
@@ -46,7 +47,7 @@ async def sleep(node: NodeContext) -> JsonValue:
 
 
 class FailParams(Params, frozen=True, kw_only=True):
-    message: str = "node failed"
+    message: Annotated[str, msgspec.Meta(max_length=1_000)] = "node failed"
 
 
 async def fail(node: NodeContext) -> JsonValue:
@@ -55,9 +56,9 @@ async def fail(node: NodeContext) -> JsonValue:
 
 
 class LlmParams(Params, frozen=True, kw_only=True):
-    text: str = "Hello from a streaming model."
-    delay_ms: NonNegative = 30
-    model: str = "demo-llm"
+    text: Annotated[str, msgspec.Meta(max_length=10_000)] = "Hello from a streaming model."
+    delay_ms: Annotated[int, msgspec.Meta(ge=0, le=5_000)] = 30
+    model: Annotated[str, msgspec.Meta(max_length=100)] = "demo-llm"
 
 
 async def llm(node: NodeContext) -> JsonValue:
@@ -78,7 +79,7 @@ async def llm(node: NodeContext) -> JsonValue:
 
 
 class InputParams(Params, frozen=True, kw_only=True):
-    prompt: str = "Your input?"
+    prompt: Annotated[str, msgspec.Meta(max_length=1_000)] = "Your input?"
     input_schema: dict[str, Any] | None = None
 
 
@@ -88,7 +89,7 @@ async def ask(node: NodeContext) -> JsonValue:
 
 
 class LogParams(Params, frozen=True, kw_only=True):
-    message: str
+    message: Annotated[str, msgspec.Meta(max_length=10_000)]
     level: ws.LogLevel = "info"
 
 

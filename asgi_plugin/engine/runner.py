@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -29,6 +30,7 @@ from typing import TypeVar
 import msgspec
 
 import wsproto_schema as ws
+from asgi_plugin.core.principals import principal_id
 from wsproto_schema import ErrorCode, JsonValue, ProtocolError
 
 from .context import Kind, NodeContext, NodeFailure, NodeFunction
@@ -79,6 +81,8 @@ class Run:
     execution_id: str
     report: Reporter
     inputs: dict[str, JsonValue]
+    started_by: str | None = None
+    """The id of the principal that executed it (see core/principals.py)."""
     status: ws.ExecutionStatusValue = "running"
     outputs: dict[str, JsonValue] = field(default_factory=dict)
     waiting: dict[str, asyncio.Future[JsonValue]] = field(default_factory=dict)
@@ -86,6 +90,8 @@ class Run:
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _stop: bool = False
     _stop_by: str | None = None
+    stopping: threading.Event = field(default_factory=threading.Event)
+    """Set by `stop`: work in threads sees it (`NodeContext.stopping`) and returns."""
 
     async def ask(
         self, node_id: str, prompt: str, schema: dict[str, JsonValue] | None
@@ -125,6 +131,7 @@ class Run:
             raise self._conflict("stop")
         self._stop = True
         self._stop_by = by
+        self.stopping.set()
         self._wake.set()
         if self.task is not None:
             await asyncio.shield(self.task)
@@ -150,20 +157,24 @@ class Run:
             order=dag.order,
             inputs=self.inputs or None,
         )
-        pending = list(dag.order)
-        succeeded: set[str] = set()
+        # Each node waits for `missing` parents; a node whose count drops to 0 is ready. Work
+        # per step is what finished, not the size of the workflow.
+        position = {node: index for index, node in enumerate(dag.order)}
+        pending = dict.fromkeys(dag.order)
+        missing = {node: len(dag.parents[node]) for node in dag.order}
+        ready_now = [node for node in dag.order if not missing[node]]
         running: dict[asyncio.Task[JsonValue], str] = {}
         failure: tuple[str, BaseException] | None = None
         while not self._stop:
-            if self.status == "running":
-                ready = [n for n in pending if all(p in succeeded for p in dag.parents[n])]
+            if self.status == "running" and ready_now:
+                ready, ready_now = sorted(ready_now, key=position.__getitem__), []
                 if len(ready) > 1:
                     parents = {p for n in ready for p in dag.parents[n]}
                     await self.report.branch_started(
                         ready, parent_id=parents.pop() if len(parents) == 1 else None
                     )
                 for node_id in ready:
-                    pending.remove(node_id)
+                    del pending[node_id]
                     running[asyncio.ensure_future(self._node(node_id))] = node_id
             if not running and self.status == "running":
                 break
@@ -175,25 +186,27 @@ class Run:
                 node_id = running.pop(task)
                 error = task.exception()
                 if error is None:
-                    succeeded.add(node_id)
                     self.outputs[node_id] = task.result()
                     for child in dag.children[node_id]:
                         edge_id = dag.edge_id(node_id, child)
                         await self.report.edge_flow(
                             node_id, child, edge_id=edge_id, preview=_preview(task.result())
                         )
+                        missing[child] -= 1
+                        if not missing[child] and child in pending:
+                            ready_now.append(child)
                 else:
                     failure = failure or (node_id, error)
                     for descendant in dag.descendants(node_id):
                         if descendant in pending:
-                            pending.remove(descendant)
+                            del pending[descendant]
                             await self.report.node_skipped(descendant)
                 await self.report.progress()
         await self._finish(pending, running, failure)
 
     async def _finish(
         self,
-        pending: list[str],
+        pending: dict[str, None],
         running: dict[asyncio.Task[JsonValue], str],
         failure: tuple[str, BaseException] | None,
     ) -> None:
@@ -231,7 +244,13 @@ class Run:
         for attempt in range(1, attempts + 1):
             await self.report.node_running(node_id, attempt=attempt if attempts > 1 else None)
             context = NodeContext(
-                node, self.dag.params[node_id], inputs, attempt, self.report, self.ask
+                node,
+                self.dag.params[node_id],
+                inputs,
+                attempt,
+                self.report,
+                self.ask,
+                self.stopping,
             )
             try:
                 output = await kind.run(context)
@@ -262,11 +281,24 @@ class Run:
 class DagRunner:
     """The reference engine: a `CommandHandler` that runs DAG workflows."""
 
-    def __init__(self, *, kinds: dict[str, Kind] | None = None, finished_runs: int = 100) -> None:
+    def __init__(
+        self,
+        *,
+        kinds: dict[str, Kind] | None = None,
+        finished_runs: int = 100,
+        max_nodes: int = 1_000,
+        max_edges: int = 10_000,
+        max_live_per_principal: int = 20,
+    ) -> None:
         self.kinds: dict[str, Kind] = {**BUILTIN_KINDS, **(kinds or {})}
         self.runs: dict[str, Run] = {}
         self.finished_runs = finished_runs
         """Finished runs kept, so that late commands get `conflict`, not `not_found`."""
+        self.max_nodes = max_nodes
+        self.max_edges = max_edges
+        """The largest workflow an `execute` may send (then `invalid_workflow`)."""
+        self.max_live_per_principal = max_live_per_principal
+        """Running or paused executions one principal may have here (then `rate_limited`)."""
 
     def kind(self, name: str, *, params: type[msgspec.Struct] | None = None) -> Callable[[F], F]:
         """Register an async node function under a kind name (optionally with a params Struct)."""
@@ -278,13 +310,29 @@ class DagRunner:
         return register
 
     def validate(self, spec: ws.WorkflowSpec) -> Dag:
-        return validate_workflow(spec, {name: kind.params for name, kind in self.kinds.items()})
+        return validate_workflow(
+            spec,
+            {name: kind.params for name, kind in self.kinds.items()},
+            max_nodes=self.max_nodes,
+            max_edges=self.max_edges,
+        )
 
     async def on_execute(self, command: ws.Execute, context: CommandContext) -> ws.ExecuteResult:
         dag = self.validate(command.workflow)
+        starter = principal_id(context.principal)
+        live = sum(
+            run.started_by == starter and run.status in ("running", "paused")
+            for run in self.runs.values()
+        )
+        if live >= self.max_live_per_principal:
+            raise ProtocolError(
+                ErrorCode.RATE_LIMITED,
+                f"at most {self.max_live_per_principal} live executions at a time: "
+                "wait for one to end",
+            )
         execution_id = secrets.token_hex(6)
         report = context.app.reporter(command.workflow.id, execution_id)
-        run = Run(self, dag, execution_id, report, dict(command.inputs or {}))
+        run = Run(self, dag, execution_id, report, dict(command.inputs or {}), starter)
         self.runs[execution_id] = run
         run.task = asyncio.create_task(self._guarded(run))
         self._forget_finished()

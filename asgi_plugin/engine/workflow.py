@@ -21,8 +21,8 @@ from wsproto_schema.workflow import WorkflowGraph, check_workflow, invalid_workf
 
 __all__ = ["RUNNER_PARAMS", "Dag", "validate_workflow"]
 
-RUNNER_PARAMS = ("retries", "retry_delay_ms")
-"""Node params every kind accepts; the runner, not the node, uses them."""
+RUNNER_PARAMS = {"retries": 10, "retry_delay_ms": 60_000}
+"""Node params every kind accepts (the runner, not the node, uses them), with their maxima."""
 
 
 @dataclass(frozen=True)
@@ -91,10 +91,12 @@ def validate_workflow(
 
 def _params(node: ws.NodeSpec, kind: type[msgspec.Struct] | None, path: str) -> Any:
     raw = {k: v for k, v in (node.params or {}).items() if k not in RUNNER_PARAMS}
-    for name in RUNNER_PARAMS:
+    for name, maximum in RUNNER_PARAMS.items():
         value = (node.params or {}).get(name, 0)
-        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            raise invalid_workflow(f"{path}.{name}", f"expected an int >= 0, got {value!r}")
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= maximum:
+            raise invalid_workflow(
+                f"{path}.{name}", f"expected an int from 0 to {maximum}, got {value!r}"
+            )
     if kind is None:
         return raw
     try:

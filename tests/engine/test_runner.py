@@ -313,7 +313,7 @@ async def test_pause_resume_and_stop() -> None:
         (
             lambda w: w["nodes"][0]["params"].update(retries="twice"),
             "$.workflow.nodes[0].params.retries",
-            "expected an int >= 0",
+            "expected an int from 0 to 10, got",
         ),
         (
             lambda w: w["edges"].append(dict(w["edges"][0])),
