@@ -206,6 +206,8 @@ export class FlowwireClient {
   private heartbeatMs = 0;
   private goawayMs: number | null = null;
   private lastToken: string | null = null;
+  /** The fresh token a refusal obtained, for the next connection's `auth`. */
+  private nextToken: string | null = null;
   private watchdog: unknown;
   private retry: unknown;
   private readonly queue: Pending[] = [];
@@ -264,6 +266,7 @@ export class FlowwireClient {
     this.stopped = true;
     this.generation++;
     host.clearTimeout(this.retry);
+    host.clearTimeout(this.watchdog);
     this.dropSocket(1000, "closed by the client");
     this.failAll(new FlowwireError("closed", "the client was closed"), true);
     this.setState({ status: "closed", attempt: 0, closeCode: 1000, closeReason: "closed by the client" });
@@ -445,7 +448,7 @@ export class FlowwireClient {
       case "welcome":
         this.heartbeatMs = frame.heartbeat_ms;
         this.arm(this.heartbeatMs && this.heartbeatMs + (this.options.heartbeatTimeoutMs ?? 10_000), "heartbeat timeout");
-        void this.welcome(frame.connection_id, frame.server);
+        this.welcome(frame.connection_id, frame.server);
         return;
       case "ping":
         this.write({ type: "pong", ts: frame.ts });
@@ -480,14 +483,28 @@ export class FlowwireClient {
     }
   }
 
-  private async welcome(connectionId: string, server: string): Promise<void> {
-    const generation = this.generation;
-    const token = await this.freshToken(false);
-    if (generation !== this.generation) return;
-    if (token !== null) {
-      // Sent ahead of everything else: the server runs commands in order.
-      this.internal({ type: "auth", token });
+  private welcome(connectionId: string, server: string): void {
+    this.goawayMs = null;
+    if (!this.options.token) {
+      this.opened(connectionId, server);
+      return;
     }
+    const generation = this.generation;
+    const next = this.nextToken;
+    this.nextToken = null;
+    void (next !== null ? Promise.resolve(next) : this.freshToken(false)).then((token) => {
+      if (generation !== this.generation) return;
+      if (token === null) {
+        this.opened(connectionId, server);
+        return;
+      }
+      // Commands wait for the answer: one sent after a refused token is lost with it.
+      this.internal({ type: "auth", token }, () => this.opened(connectionId, server));
+    });
+  }
+
+  /** Welcomed (and authenticated): resubscribe with `since`, then send what waited. */
+  private opened(connectionId: string, server: string): void {
     const waiters = this.subscribeWaiters.splice(0);
     if (this.topics.size) {
       const topics = [...this.topics];
@@ -512,7 +529,6 @@ export class FlowwireClient {
     this.welcomed = true;
     if (this.everOpen) this.stats.reconnects++;
     this.everOpen = true;
-    this.goawayMs = null;
     this.setState({ status: "open", attempt: 0, connectionId, server });
     for (const waiter of this.readyWaiters.splice(0)) waiter.resolve();
     for (const pending of this.queue.splice(0)) this.transmit(pending);
@@ -648,7 +664,10 @@ export class FlowwireClient {
     if (refused) {
       void this.freshToken(true).then((token) => {
         if (token === null || this.stopped) this.giveUp(code, reason || "unauthorized");
-        else this.schedule(attempt, code, reason, this.backoff(attempt));
+        else {
+          this.nextToken = token;
+          this.schedule(attempt, code, reason, this.backoff(attempt));
+        }
       });
       return;
     }
