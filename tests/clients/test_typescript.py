@@ -5,20 +5,28 @@ own their TCP proxies; tests/clients/SCENARIOS.md names the test of each scenari
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import hashlib
 import json
 import os
-import shutil
+import random
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import msgspec
 import pytest
 
+import wsproto_schema as ws
+from asgi_plugin import FlowwireApp, Materializer
+from asgi_plugin.demo.samples import SAMPLES, demo_runner
 from tests import tools
 from tests.clients.control import ControlServer
 from tests.conftest import ROOT
+from tests.engine.streams import execution_events
+from tests.plugin.clients import AsgiClient
 
 pytestmark = [pytest.mark.node]
 
@@ -96,8 +104,118 @@ def test_protocol_behaviours(client_build: Path) -> None:
     assert "ℹ fail 0" in out and "ℹ pass 14" in out, out
 
 
+def test_react_bindings(client_build: Path) -> None:
+    """FlowwireProvider, useConnectionStatus, useExecution, useExecutions, useEvents."""
+    tools.node_package("react-test-renderer")
+    out = node_test("react")
+    assert "ℹ fail 0" in out and "ℹ pass 2" in out, out
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("file", LIVE)
 def test_live(client_build: Path, control: ControlServer, file: str) -> None:
     out = node_test(file, control)
     assert "ℹ fail 0" in out, out
+
+
+# -- the store agrees with the server's materializer -------------------------------------
+
+TERMINAL = ("execution.completed", "execution.failed", "execution.stopped")
+
+
+def published(events: list[ws.Event], topic: str = "workflow:w") -> list[ws.Event]:
+    return [
+        msgspec.structs.replace(e, topic=topic, seq=i, ts=1000 + 7 * i)
+        for i, e in enumerate(events, start=1)
+    ]
+
+
+async def runner_streams() -> dict[str, list[dict[str, Any]]]:
+    """Every sample of the reference runner (sleeps shortened), and one paused then stopped,
+    as a client receives them: the events of the runner as it really publishes them."""
+    streams: dict[str, list[dict[str, Any]]] = {}
+    app = FlowwireApp(handler=demo_runner())
+    for name in [*SAMPLES, "stopped"]:
+        client = AsgiClient(app)
+        await client.connect()
+        workflow: dict[str, Any] = msgspec.to_builtins(SAMPLES.get(name, SAMPLES["parallel"]))
+        for node in workflow["nodes"]:
+            params = node.get("params") or {}
+            for key in ("ms", "delay_ms", "step_ms"):
+                if key in params:
+                    params[key] = params[key] // 10
+        reply = await client.request({"type": "execute", "ref": "x", "workflow": workflow})
+        execution = reply["data"]["execution_id"]
+        frames: list[dict[str, Any]] = []
+        while not frames or frames[-1]["type"] not in TERMINAL:
+            frame = await client.recv(10)
+            frames.append(frame)
+            if frame["type"] == "input.requested":
+                answer = {"execution_id": execution, "node_id": frame["node_id"], "value": 1}
+                await client.send({"type": "input", **answer})
+            if name == "stopped" and frame["type"] == "node.status":
+                if frame["node_id"] == "fetch" and frame["status"] == "running":
+                    await client.send({"type": "control", "execution_id": execution, "action": "pause"})
+                if frame["type"] == "node.status" and frame["status"] == "succeeded":
+                    await client.send({"type": "control", "execution_id": execution, "action": "stop"})
+        streams[name] = [f for f in frames if "seq" in f]
+    return streams
+
+
+def fold(frames: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The server's side: the materializer's snapshot of each execution."""
+    materializer = Materializer(finished_snapshots=1000)
+    decoder = msgspec.json.Decoder(ws.ServerFrame)
+    for frame in frames:
+        if frame["type"] == "execution.snapshot":
+            continue
+        event = decoder.decode(json.dumps(frame))
+        assert isinstance(event, ws.Event)
+        materializer.apply(event)
+    return {
+        state.execution_id: msgspec.to_builtins(state.snapshot())
+        for topic in materializer.topics()
+        for state in materializer.executions(topic)
+    }
+
+
+def test_store_agrees_with_materializer(client_build: Path, tmp_path: Path) -> None:
+    """The same event streams through the server's materializer and the client's store:
+    the reference runner's samples, long random streams of many executions interleaved,
+    and a store that starts from a snapshot mid-run."""
+    cases: list[dict[str, Any]] = []
+    expected: dict[str, dict[str, dict[str, Any]]] = {}
+    for name, frames in asyncio.run(runner_streams()).items():
+        cases.append({"name": f"runner:{name}", "frames": frames})
+        expected[f"runner:{name}"] = fold(frames)
+        # Joined mid-run: the server's snapshot at that point, then the rest.
+        cut = len(frames) // 2
+        materializer_frames = frames[:cut]
+        snapshot = fold(materializer_frames)
+        mid = [{"type": "execution.snapshot", **s} for s in snapshot.values()] + frames[cut:]
+        cases.append({"name": f"runner:{name}:joined", "frames": mid})
+        expected[f"runner:{name}:joined"] = fold(frames)
+    for seed in range(8):
+        streams = [execution_events(f"e{seed}-{i}", 150, seed=seed * 10 + i) for i in range(3)]
+        rng = random.Random(seed)
+        mixed: list[ws.Event] = []
+        while any(streams):
+            stream = rng.choice([s for s in streams if s])
+            mixed.append(stream.pop(0))
+        frames = [msgspec.to_builtins(e) for e in published(mixed)]
+        cases.append({"name": f"random:{seed}", "frames": frames})
+        expected[f"random:{seed}"] = fold(frames)
+    source, result = tmp_path / "cases.json", tmp_path / "store.json"
+    source.write_text(json.dumps(cases))
+    run(tools.node(), "test/differential.mjs", str(source), str(result), cwd=PACKAGE)
+    got = {r["name"]: r["snapshots"] for r in json.loads(result.read_text())}
+    assert set(got) == set(expected)
+    for name, snapshots in expected.items():
+        joined = name.endswith(":joined")
+        for execution, snapshot in snapshots.items():
+            mine = got[name][execution]
+            if joined:  # the snapshot's last_seq is where the store started
+                snapshot = {k: v for k, v in snapshot.items() if k != "last_seq"}
+                mine = {k: v for k, v in mine.items() if k != "last_seq"}
+            assert mine == snapshot, f"{name} {execution}"
+        assert set(got[name]) == set(snapshots), name
