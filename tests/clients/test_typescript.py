@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import random
+import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -219,3 +220,69 @@ def test_store_agrees_with_materializer(client_build: Path, tmp_path: Path) -> N
                 mine = {k: v for k, v in mine.items() if k != "last_seq"}
             assert mine == snapshot, f"{name} {execution}"
         assert set(got[name]) == set(snapshots), name
+
+
+# -- the package as published --------------------------------------------------------------
+
+
+def test_usage_compiles_strict(client_build: Path) -> None:
+    """An application's code (and what must not compile) under tsc --strict with
+    exactOptionalPropertyTypes and noUncheckedIndexedAccess, against dist/*.d.ts; the
+    package itself is compiled with the same options by its build."""
+    tools.node_package("@types/react")
+    run(tools.node_tool("tsc"), "-p", "test/usage/tsconfig.json", cwd=PACKAGE)
+
+
+def test_a_renamed_wire_field_breaks_the_client_compile(tmp_path: Path) -> None:
+    """The client is compiled against schemas/flowwire.ts: a field renamed in the Structs
+    (here `welcome.heartbeat_ms`) fails the client's build, not a user's page."""
+    tsc = tools.node_tool("tsc")
+    src = tmp_path / "src"
+    shutil.copytree(PACKAGE / "src", src)
+    protocol = (ROOT / "schemas" / "flowwire.ts").read_text()
+    assert protocol.count("  heartbeat_ms: number;") == 1
+    (src / "protocol.ts").write_text(protocol.replace("  heartbeat_ms:", "  heartbeat_interval_ms:"))
+    config = {
+        "extends": str(PACKAGE / "tsconfig.json"),
+        "compilerOptions": {
+            "noEmit": True,
+            "rootDir": str(src),
+            "paths": {
+                "@msgpack/msgpack": [str(ROOT / "node_modules" / "@msgpack" / "msgpack")],
+                "react": [str(ROOT / "node_modules" / "@types" / "react")],
+            },
+        },
+        "include": [str(src)],
+    }
+    (tmp_path / "tsconfig.json").write_text(json.dumps(config))
+    done = subprocess.run([tsc, "-p", str(tmp_path / "tsconfig.json")], capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0
+    errors = [line for line in done.stdout.splitlines() if "error TS" in line]
+    assert errors and all("heartbeat_ms" in line for line in errors), done.stdout
+
+
+def test_npm_pack_installs_and_compiles_in_a_fresh_project(client_build: Path, tmp_path: Path) -> None:
+    """`npm pack` gives a package that a new TypeScript project installs, imports in Node
+    and compiles against (strict, no DOM types)."""
+    npm = shutil.which("npm")
+    if npm is None:
+        tools.missing("npm", "install Node.js 20 or newer with npm")
+    assert npm is not None
+    # The fixture built dist/ already; --ignore-scripts keeps prepack from rebuilding it
+    # under the other tests' feet.
+    packed = json.loads(run(npm, "pack", "--json", "--ignore-scripts", "--pack-destination", str(tmp_path), cwd=PACKAGE))
+    files = {f["path"] for f in packed[0]["files"]}
+    assert {"package.json", "dist/index.js", "dist/index.d.ts", "dist/react.js", "dist/protocol.d.ts"} <= files
+    assert not [f for f in files if f.startswith(("src/", "test/"))], files
+    assert packed[0]["name"] == "@flowwire/client" and packed[0]["version"] == ws.__version__
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "package.json").write_text('{"name": "fresh-app", "private": true, "type": "module"}\n')
+    run(npm, "install", "--prefer-offline", "--no-audit", "--no-fund", str(tmp_path / packed[0]["filename"]), cwd=app)
+    shutil.copy(PACKAGE / "test" / "usage" / "usage.ts", app / "usage.ts")
+    config = json.loads((PACKAGE / "test" / "usage" / "tsconfig.json").read_text())
+    config["files"] = ["usage.ts"]
+    (app / "tsconfig.json").write_text(json.dumps(config))
+    run(tools.node_tool("tsc"), "-p", "tsconfig.json", cwd=app)
+    script = "import('@flowwire/client').then((m) => console.log(typeof m.FlowwireClient, m.PROTOCOL_VERSION))"
+    assert run(tools.node(), "-e", script, cwd=app).strip() == "function flowwire.v1"
