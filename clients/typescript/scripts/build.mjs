@@ -1,22 +1,13 @@
-// Build @flowwire/client: copy the generated wire types (schemas/flowwire.ts, written by
-// `python -m codegen`) into src/protocol.ts, then compile src/ to dist/ (ESM + .d.ts).
-// The client imports every frame type from that file, so a renamed field in the Python
-// Structs breaks this compile, not a user's page.
+// Build @flowwire/client: src/ (strict TypeScript) to dist/ (ESM + .d.ts) with tsc.
+//   node scripts/build.mjs [OUT_DIR]
 import { execFileSync } from "node:child_process";
-import { copyFileSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { rmSync } from "node:fs";
 import { createRequire } from "node:module";
+import { dirname, join, resolve } from "node:path";
+import { PACKAGE, syncProtocol } from "./protocol.mjs";
 
-const here = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const schemas = resolve(here, "../../schemas/flowwire.ts");
-const target = join(here, "src/protocol.ts");
-const generated = readFileSync(schemas, "utf8");
-if (!existsSync(target) || readFileSync(target, "utf8") !== generated) writeFileSync(target, generated);
-
-const outDir = process.argv[2] ? resolve(process.argv[2]) : join(here, "dist");
+syncProtocol();
+const outDir = process.argv[2] ? resolve(process.argv[2]) : join(PACKAGE, "dist");
 rmSync(outDir, { recursive: true, force: true });
 const tsc = join(dirname(createRequire(import.meta.url).resolve("typescript/package.json")), "bin/tsc");
-execFileSync(process.execPath, [tsc, "-p", join(here, "tsconfig.json"), "--outDir", outDir], {
-  stdio: "inherit",
-});
+execFileSync(process.execPath, [tsc, "-p", join(PACKAGE, "tsconfig.json"), "--outDir", outDir], { stdio: "inherit" });
