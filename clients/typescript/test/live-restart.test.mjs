@@ -20,7 +20,7 @@ test("memory broker: SIGKILL and restart mid-run: reconnect, reset, the store re
   await until((f) => client.onStatus(f), () => client.status === "reconnecting", "the client to notice");
   await restart(server.id); // the same socket: the client's attempts wait in its backlog
   await until((f) => client.onStatus(f), () => client.status === "open", "the reconnect", 30_000);
-  await until(store.subscribe, () => resets.length === 1, "the reset of the topic", 20_000);
+  await until((f) => client.on("reset", f), () => resets.length === 1, "the reset of the topic", 20_000);
   assert.deepEqual(resets.map((r) => r.topic), [first.topic]);
   assert.equal(store.get(first.execution_id), undefined, "the killed process took the run with it");
   // The new process serves the client as any other.
