@@ -508,7 +508,7 @@ export class FlowwireClient {
     const waiters = this.subscribeWaiters.splice(0);
     if (this.topics.size) {
       const topics = [...this.topics];
-      const since = this.since(topics);
+      const since = this.since(topics, true);
       this.internal({ type: "subscribe", topics, since, ...(this.options.batch ? { batch: true } : {}) }, (data) => {
         this.subscribed(data as SubscribeResult, since);
         for (const waiter of waiters) {
@@ -551,11 +551,15 @@ export class FlowwireClient {
     });
   }
 
-  private since(topics: string[]): { [topic: string]: SincePosition } {
+  /** Where to resume each topic from. On a new connection (`all`), a position without an
+   * epoch (a topic seen before its subscribe reply) is sent too: the server cannot replay
+   * it, and says so (`recovered: false`, a reset and snapshots). On the same connection
+   * only positions with an epoch are: the others are live already. */
+  private since(topics: string[], all = false): { [topic: string]: SincePosition } {
     const since: { [topic: string]: SincePosition } = {};
     for (const topic of topics) {
       const position = this.positions.get(topic);
-      if (position && !isPattern(topic)) since[topic] = { seq: position.seq, epoch: position.epoch };
+      if (position && !isPattern(topic) && (all || position.epoch)) since[topic] = { seq: position.seq, epoch: position.epoch };
     }
     return since;
   }
@@ -573,10 +577,25 @@ export class FlowwireClient {
         this.stats.resets++;
         this.positions.set(topic, { seq: position.seq, epoch: position.epoch });
         this.emit("reset", { type: "reset", topic, epoch: position.epoch });
+      } else if (held && held.seq < position.seq && this.topics.has(topic)) {
+        // We were already receiving this topic (after `execute`, or through a pattern):
+        // events up to the reply's seq that we have not seen were held back while the
+        // server set this up and will not come. Ask for them.
+        this.positions.set(topic, { seq: held.seq, epoch: position.epoch });
+        this.resync(topic);
       } else {
         this.positions.set(topic, { seq: Math.max(held?.seq ?? 0, position.seq), epoch: position.epoch });
       }
     }
+  }
+
+  /** Subscribe again with `since`: the server replays what came after our position. */
+  private resync(topic: string): void {
+    if (this.resyncing.has(topic)) return;
+    this.resyncing.add(topic);
+    const position = this.positions.get(topic);
+    const since = position ? { [topic]: { seq: position.seq, epoch: position.epoch } } : {};
+    this.internal({ type: "subscribe", topics: [topic], since }, (data) => this.subscribed(data as SubscribeResult, since));
   }
 
   private event(event: StreamEvent): void {
@@ -590,11 +609,7 @@ export class FlowwireClient {
       if (event.seq !== position.seq + 1 && position.epoch && this.topics.has(topic)) {
         // Never a silent hole: ask for the replay after the last event applied.
         this.stats.gaps++;
-        if (!this.resyncing.has(topic)) {
-          this.resyncing.add(topic);
-          const since = { [topic]: { ...position } };
-          this.internal({ type: "subscribe", topics: [topic], since }, (data) => this.subscribed(data as SubscribeResult, since));
-        }
+        this.resync(topic);
         return;
       }
     }

@@ -299,6 +299,7 @@ export class Peer {
 
   fail(error) {
     this.errors.push(error);
+    process.stderr.write(`scripted server: ${error?.stack ?? error}\n`);
     this.ws.terminate();
   }
 }

@@ -11,7 +11,11 @@ afterEach(async () => {
   for (const f of cleanup.splice(0).reverse()) await f();
 });
 function use(server, client) {
-  cleanup.push(() => server.close());
+  cleanup.push(() => {
+    // A scripted server's own assertions (what the client sent) count too.
+    assert.deepEqual(server.peers.flatMap((peer) => peer.errors), []);
+    return server.close();
+  });
   if (client) cleanup.push(() => client.close());
 }
 
@@ -307,4 +311,37 @@ test("store: a snapshot, then events; immutable views; logs, tokens, usage, the 
   assert.equal(changes, 7);
   assert.equal(store.list().length, 1);
   assert.equal(store.list(), store.list(), "the same list until something changes");
+});
+
+test("execute: the run's topic is held and resumed; events held back by the server are asked for again", async () => {
+  const server = await scripted(async (peer, index) => {
+    peer.welcome();
+    if (index === 0) {
+      const execute = await peer.next("execute");
+      assert.equal(execute.subscribe, undefined, "the server subscribes the connection (default)");
+      peer.reply(execute, { execution_id: "x", topic: "workflow:w" });
+      peer.send(event(1, { type: "execution.started", nodes: [{ id: "n1" }, { id: "n2" }], edges: [] }));
+      peer.send(event(2));
+      const sub = await peer.next("subscribe"); // for the epoch, without snapshots
+      assert.equal(sub.snapshot, false);
+      peer.reply(sub, { topics: { "workflow:w": { epoch: "E", seq: 4, recovered: false } } });
+      const again = await peer.next("subscribe");
+      assert.deepEqual(again.since, { "workflow:w": { seq: 2, epoch: "E" } });
+      peer.reply(again, { topics: { "workflow:w": { epoch: "E", seq: 4, recovered: true } } });
+      peer.send(event(3));
+      peer.send(event(4));
+      peer.close(1012, "restart");
+      return;
+    }
+    const sub = await peer.next("subscribe");
+    assert.deepEqual(sub.since, { "workflow:w": { seq: 4, epoch: "E" } });
+    peer.reply(sub, { topics: { "workflow:w": { epoch: "E", seq: 5, recovered: true } } });
+    peer.send(event(5, { node_id: "n2", status: "succeeded" }));
+  });
+  const { client, store, seen, events } = newClient(server.url, { backoff: { baseMs: 10 } });
+  use(server, client);
+  await client.execute({ id: "w", nodes: [{ id: "n1", kind: "k" }, { id: "n2", kind: "k" }] });
+  await until(events.on, () => seen.length === 5, "5 events");
+  assert.deepEqual(seen.map((e) => e.seq), [1, 2, 3, 4, 5]);
+  assert.equal(store.get("x").nodes.get("n2").status, "succeeded");
 });
