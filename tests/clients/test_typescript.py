@@ -360,3 +360,63 @@ def test_the_wheel_ships_the_demo_page_and_its_script(tmp_path: Path) -> None:
         names = set(archive.namelist())
         assert {"asgi_plugin/demo/static/demo.html", "asgi_plugin/demo/static/demo.js"} <= names
         assert archive.read("asgi_plugin/demo/static/demo.js") == DEMO_JS.read_bytes()
+
+
+# -- the docs' examples compile against the package ---------------------------------------
+
+FENCE = re.compile(r"```ts\n(.*?)```", re.S)
+
+
+def test_docs_typescript_examples_compile(client_build: Path, tmp_path: Path) -> None:
+    """Every `ts` block of docs/client-typescript.md and the README's browser snippet, as
+    modules of an app that installed the package (strict options, DOM and Node types)."""
+    blocks = [
+        body
+        for path in (ROOT / "docs" / "client-typescript.md", ROOT / "README.md")
+        for body in FENCE.findall(path.read_text())
+    ]
+    assert len(blocks) == 5  # browser, Node, commands, React; the README
+    files = []
+    for index, body in enumerate(blocks):
+        name = f"example{index}.ts"
+        (tmp_path / name).write_text(body if "export " in body else body + "\nexport {};\n")
+        files.append(name)
+    types = ROOT / "node_modules" / "@types"
+    config = {
+        "compilerOptions": {
+            "strict": True,
+            "exactOptionalPropertyTypes": True,
+            "noUncheckedIndexedAccess": True,
+            "noEmit": True,
+            "target": "es2022",
+            "module": "es2022",
+            "moduleResolution": "bundler",
+            "lib": ["es2022", "dom"],
+            "types": ["node"],
+            "typeRoots": [str(types)],
+            "paths": {
+                "@flowwire/client": [str(client_build / "index.d.ts")],
+                "@flowwire/client/react": [str(client_build / "react.d.ts")],
+                "react": [str(types / "react")],
+                "ws": [str(types / "ws")],
+            },
+        },
+        "files": files,
+    }
+    (tmp_path / "tsconfig.json").write_text(json.dumps(config))
+    run(tools.node_tool("tsc"), "-p", "tsconfig.json", cwd=tmp_path)
+
+
+def test_scenarios_table_names_existing_typescript_tests() -> None:
+    """tests/clients/SCENARIOS.md: each TypeScript cell names files and tests that exist."""
+    table = (ROOT / "tests" / "clients" / "SCENARIOS.md").read_text()
+    rows = [line.split("|") for line in table.splitlines() if re.match(r"\| \d+ \|", line)]
+    assert len(rows) == 10
+    for row in rows:
+        cell = row[4]
+        named = re.findall(r"`([\w-]+)` › ([^;`(]+?)(?=;|$| \(|…)", cell.strip())
+        assert named, f"scenario {row[1].strip()} has no TypeScript test"
+        for file, name in named:
+            source = (PACKAGE / "test" / f"{file}.test.mjs").read_text()
+            for part in name.split(", "):
+                assert f'test("{part.strip()}' in source or part.strip() in source, (file, part)
