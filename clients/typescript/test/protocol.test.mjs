@@ -123,7 +123,7 @@ test("typed handlers: a handler that throws reaches onError; the others and the 
 
 test("heartbeat: ping answered with pong; a silent connection is dropped by the watchdog and resumed", async () => {
   const server = await scripted(async (peer, index) => {
-    peer.welcome({ heartbeat_ms: 100 });
+    peer.welcome({ heartbeat_ms: 600 });
     const sub = await peer.next("subscribe");
     if (index === 0) {
       peer.reply(sub, { topics: { "workflow:w": { epoch: "E", seq: 0, recovered: false } } });
@@ -136,7 +136,7 @@ test("heartbeat: ping answered with pong; a silent connection is dropped by the 
     peer.reply(sub, { topics: { "workflow:w": { epoch: "E", seq: 2, recovered: true } } });
     peer.send(event(2));
   });
-  const { client, seen, events } = newClient(server.url, { heartbeatTimeoutMs: 100 });
+  const { client, seen, events } = newClient(server.url, { heartbeatTimeoutMs: 400 });
   use(server, client);
   const closes = [];
   client.onStatus((s) => s.status === "reconnecting" && closes.push([s.closeCode, s.closeReason]));
