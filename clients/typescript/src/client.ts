@@ -498,8 +498,12 @@ export class FlowwireClient {
         this.opened(connectionId, server);
         return;
       }
-      // Commands wait for the answer: one sent after a refused token is lost with it.
-      this.internal({ type: "auth", token }, () => this.opened(connectionId, server));
+      // Commands wait for the answer: one sent after a refused token is lost with it. A
+      // refused token closes the connection (4001); an `error` frame instead means that
+      // this server takes no `auth` (or needs none now): go on without.
+      this.internal({ type: "auth", token }, () => this.opened(connectionId, server), (error) => {
+        if (error.code !== "disconnected" && error.code !== "closed") this.opened(connectionId, server);
+      });
     });
   }
 
@@ -520,9 +524,13 @@ export class FlowwireClient {
           waiter.resolve({ topics: topicsOf });
         }
       }, (error) => {
-        for (const waiter of waiters) {
-          host.clearTimeout(waiter.timer);
-          waiter.reject(error);
+        // Lost with the connection: the next one's subscribe answers them.
+        if (error.code === "disconnected") this.subscribeWaiters.push(...waiters);
+        else {
+          for (const waiter of waiters) {
+            host.clearTimeout(waiter.timer);
+            waiter.reject(error);
+          }
         }
       });
     }

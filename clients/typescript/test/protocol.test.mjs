@@ -345,3 +345,35 @@ test("execute: the run's topic is held and resumed; events held back by the serv
   assert.deepEqual(seen.map((e) => e.seq), [1, 2, 3, 4, 5]);
   assert.equal(store.get("x").nodes.get("n2").status, "succeeded");
 });
+
+test("subscribe while offline: answered by the subscribe after welcome, even across a lost connection", async () => {
+  const server = await scripted(async (peer, index) => {
+    peer.welcome();
+    const sub = await peer.next("subscribe");
+    assert.deepEqual(sub.topics, ["workflow:a", "workflow:b"], "one subscribe for every topic");
+    if (index === 0) return peer.close(1011, "internal"); // before the reply
+    peer.reply(sub, { topics: { "workflow:a": { epoch: "A", seq: 3, recovered: false }, "workflow:b": { epoch: "B", seq: 0, recovered: false } } });
+  });
+  const { client } = newClient(server.url, { backoff: { baseMs: 10 } });
+  use(server, client);
+  const a = client.subscribe("workflow:a");
+  const b = client.subscribe(["workflow:b"]);
+  assert.deepEqual(await a, { topics: { "workflow:a": { epoch: "A", seq: 3, recovered: false } } });
+  assert.deepEqual(await b, { topics: { "workflow:b": { epoch: "B", seq: 0, recovered: false } } });
+  assert.equal(server.peers.length, 2);
+});
+
+test("a token for a server without first-message auth: its error is reported, the client opens", async () => {
+  const server = await scripted(async (peer) => {
+    peer.welcome();
+    const auth = await peer.next("auth");
+    peer.send({ type: "error", ref: auth.ref, code: "unauthorized", message: "this server does not take `auth` commands" });
+    peer.reply(await peer.next("control"), { status: "running" });
+  });
+  const { client, errors } = newClient(server.url, { token: () => "t" });
+  use(server, client);
+  assert.deepEqual(await client.control("x", "resume"), { status: "running" });
+  assert.equal(errors.length, 1);
+  assert.equal(errors[0].error.code, "unauthorized");
+  assert.equal(errors[0].context.kind, "auth");
+});
