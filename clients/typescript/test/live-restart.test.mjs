@@ -4,7 +4,7 @@
 // snapshots), on Redis it resumes with every seq exactly once, in order.
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
-import { comparable, control, kill, newClient, range, restart, seqs, serverSnapshots, startRedis, startServer, until } from "./helpers.mjs";
+import { comparable, kill, newClient, range, restart, seqs, serverSnapshots, startRedis, startServer, until } from "./helpers.mjs";
 
 const FINISHED = new Set(["completed", "failed", "stopped"]);
 const workflows = async (port) => Object.fromEntries((await (await fetch(`http://127.0.0.1:${port}/api/workflows`)).json()).map((w) => [w.id, w]));
@@ -57,4 +57,19 @@ test("Redis, two processes: the run on B, the client on A; A SIGKILLed and resta
   const { snapshots } = await serverSnapshots(a.url, topic);
   assert.deepEqual(comparable(onA.store.snapshot(run.execution_id)), comparable(snapshots.find((s) => s.execution_id === run.execution_id)));
   assert.deepEqual(onA.errors, []);
+});
+
+test("graceful restart (SIGTERM): goaway, close 1001, the reconnect waits reconnect_ms, then resumes", async () => {
+  const server = await startServer({ FLOWWIRE_OPTIONS: JSON.stringify({ reconnect_ms: 800 }) });
+  const { client, errors, resets } = newClient(server.url);
+  after(() => client.close());
+  await client.subscribe("workflow:w");
+  const closes = [];
+  client.onStatus((s) => s.status === "reconnecting" && closes.push(s));
+  await restart(server.id); // SIGTERM, the server drains (goaway, 1001), a new process on the socket
+  await until((f) => client.onStatus(f), () => client.status === "open", "the reconnect", 30_000);
+  assert.equal(closes[0].closeCode, 1001);
+  assert.ok(closes[0].retryInMs >= 800 && closes[0].retryInMs <= 1300, `waited ${closes[0].retryInMs} ms`);
+  await until((f) => client.on("reset", f), () => resets.length === 1, "the reset (a new process: a new epoch)");
+  assert.deepEqual(errors, []);
 });

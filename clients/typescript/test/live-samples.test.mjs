@@ -41,3 +41,14 @@ test("every sample's final store state equals the server's snapshot", async () =
   assert.ok(errors.length > 0 && errors.every((e) => e.context.kind === "listener"), "only the broken handler's errors");
   assert.equal(client.stats.gaps + client.stats.duplicates + client.stats.resets, 0);
 });
+
+test("over flowwire.v1.msgpack: the LLM sample, state equal to the server's", async () => {
+  const { client, store, errors } = newClient(demo.url, { protocol: "msgpack" });
+  after(() => client.close());
+  const run = await client.execute(samples.find((s) => s.id === "llm"));
+  await until(store.subscribe, () => FINISHED.has(store.get(run.execution_id)?.status), "the run to finish", 60_000);
+  const { snapshots } = await serverSnapshots(demo.url, run.topic);
+  assert.deepEqual(comparable(store.snapshot(run.execution_id)), comparable(snapshots.find((s) => s.execution_id === run.execution_id)));
+  assert.ok(store.get(run.execution_id).nodes.get("draft").text.startsWith("flowwire streams"));
+  assert.deepEqual(errors, []);
+});
