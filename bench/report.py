@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import plots
+from bench import bundle, plots
 
 Section = Callable[[Any, Path], list[str]]
 
@@ -403,6 +403,38 @@ class Report:
         )
         return out
 
+    def bundle(self, data: dict[str, Any]) -> list[str]:
+        bundles = data["bundles"]
+        out = [
+            "## 8. Client bundle size",
+            "",
+            "What a browser app ships for each WebSocket client: the entry bundled by esbuild "
+            f"{data['esbuild']} for the browser (ESM, minified), then gzipped (level 9). "
+            "`@flowwire/client` is bundled from its sources; its MessagePack codec is loaded "
+            "only for the msgpack subprotocol, so a JSON build does not include it.",
+            "",
+        ]
+        rows = [
+            [name, b["version"], b["minified_bytes"] / 1024, b["gzip_bytes"] / 1024]
+            if b.get("installed")
+            else [name, "not installed", "", ""]
+            for name, b in bundles.items()
+        ]
+        out += _table(["bundle", "version", "minified KiB", "min + gzip KiB"], rows)
+        flowwire = bundles[bundle.FLOWWIRE]["gzip_bytes"] / 1024
+        peers = {
+            name.split(" ")[0]: b["gzip_bytes"] / 1024
+            for name, b in bundles.items()
+            if b.get("installed") and not name.startswith("@flowwire")
+        }
+        self.target(
+            "JSON-only browser client ≤ 8 KB minified + gzipped",
+            f"{flowwire:.1f} KiB with the execution store"
+            + "".join(f"; {name} {size:.1f} KiB" for name, size in peers.items()),
+            flowwire * 1024 <= 8000,
+        )
+        return out
+
     # -- the whole ------------------------------------------------------------------
 
     def environment(self) -> list[str]:
@@ -436,6 +468,7 @@ class Report:
             "slow": self.slow,
             "redis": self.redis,
             "batch": self.batch,
+            "bundle": self.bundle,
         }
         body: list[str] = []
         for name, section in sections.items():

@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = [pytest.mark.timeout(320), pytest.mark.slow, pytest.mark.redis]
+from tests import tools
+
+pytestmark = [pytest.mark.timeout(320), pytest.mark.slow, pytest.mark.redis, pytest.mark.node]
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTENDERS = {"raw", "flowwire", "manager", "socketio", "broadcaster"}
@@ -21,6 +23,8 @@ CONTENDERS = {"raw", "flowwire", "manager", "socketio", "broadcaster"}
 
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tools.node()  # the bundle benchmark bundles with esbuild
+    tools.node_package("esbuild")
     out = tmp_path_factory.mktemp("bench")
     command = [
         sys.executable,
@@ -78,6 +82,18 @@ def test_scale_memory_slow_redis_batch_ran(quick_run: Path) -> None:
     assert set(batch) == {"raw floor", "flowwire", "flowwire + batch"}
 
 
+def test_bundle_sizes_of_the_client_and_its_peers(quick_run: Path) -> None:
+    bundles = result(quick_run, "bundle")["bundles"]
+    assert set(bundles) >= {
+        "@flowwire/client, JSON only (client + execution store)",
+        "centrifuge (Centrifuge, JSON)",
+        "socket.io-client (io)",
+    }
+    for sizes in bundles.values():
+        assert sizes["installed"], "npm ci installs the peers"
+        assert 0 < sizes["gzip_bytes"] < sizes["minified_bytes"]
+
+
 def test_report_has_every_section_and_its_plots(quick_run: Path) -> None:
     report = (quick_run / "benchmarks.md").read_text()
     for heading in (
@@ -89,6 +105,7 @@ def test_report_has_every_section_and_its_plots(quick_run: Path) -> None:
         "## 5. Slow consumer",
         "## 6. Through Redis",
         "## 7. Batch frames",
+        "## 8. Client bundle size",
         "## Machine and versions",
         "## Reproduce",
         "`--quick` run",

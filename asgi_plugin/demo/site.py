@@ -22,14 +22,13 @@ __all__ = ["DemoSite", "add_arguments", "create_app", "run"]
 
 
 class DemoSite:
-    """The demo's own pages: `/` (the live view) and `/api/workflows` (the samples)."""
+    """The demo's own pages: `/` (the live view), `/demo.js` (its script: the TypeScript
+    client, built and committed) and `/api/workflows` (the samples)."""
 
     def __init__(self) -> None:
-        self.page = (
-            resources.files(__package__ or "asgi_plugin.demo")
-            .joinpath("static/demo.html")
-            .read_bytes()
-        )
+        static = resources.files(__package__ or "asgi_plugin.demo").joinpath("static")
+        self.page = static.joinpath("demo.html").read_bytes()
+        self.script = static.joinpath("demo.js").read_bytes()
         self.workflows = msgspec.json.encode(
             [msgspec.to_builtins(spec) for spec in SAMPLES.values()]
         )
@@ -45,6 +44,7 @@ class DemoSite:
             return
         routes = {
             "/": (b"text/html; charset=utf-8", self.page),
+            "/demo.js": (b"text/javascript; charset=utf-8", self.script),
             "/api/workflows": (b"application/json", self.workflows),
         }
         content_type, body = routes.get(scope["path"], (b"text/plain", b"not found"))

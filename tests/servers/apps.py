@@ -83,3 +83,37 @@ def redis_demo() -> FlowwireMiddleware:
     middleware = create_app(broker=broker, api_key="test-key")
     middleware.app = EmitSite(middleware)
     return middleware
+
+
+def client_app() -> FlowwireMiddleware:
+    """The demo (its runner, `POST /ws/publish` with key `test-key`) for the client tests,
+    configured from the environment:
+
+    - FLOWWIRE_OPTIONS: options as JSON (`{"heartbeat_ms": 500}`);
+    - FLOWWIRE_HISTORY: the memory broker's `history_size` (small: resumes overflow);
+    - FLOWWIRE_TOKEN: first-message auth, accepting only this token;
+    - FLOWWIRE_REFUSE=1: every handshake refused (HTTP 403).
+    """
+    from asgi_plugin.brokers.memory import MemoryBroker
+
+    extra: dict[str, Any] = json.loads(os.environ.get("FLOWWIRE_OPTIONS", "{}"))
+    history = os.environ.get("FLOWWIRE_HISTORY")
+    if history:
+        extra["broker"] = MemoryBroker(history_size=int(history))
+    token = os.environ.get("FLOWWIRE_TOKEN")
+    if token:
+        extra["authenticate_token"] = lambda offered, _handshake: (
+            {"user": "ada"} if offered == token else None
+        )
+    if os.environ.get("FLOWWIRE_REFUSE"):
+        extra["authenticate"] = lambda _handshake: None
+    return create_app_with(**extra)
+
+
+def create_app_with(**options: Any) -> FlowwireMiddleware:
+    from asgi_plugin.demo.samples import demo_runner
+    from asgi_plugin.demo.site import DemoSite
+
+    return FlowwireMiddleware(
+        DemoSite(), path="/ws", handler=demo_runner(), api_key="test-key", **options
+    )

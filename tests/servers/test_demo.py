@@ -283,6 +283,10 @@ async def test_flowwire_demo_command(tmp_path: Any) -> None:
         async with httpx.AsyncClient(timeout=5) as http:
             page = await http.get(demo.http_url("/"))
             assert page.status_code == 200 and "<title>flowwire demo</title>" in page.text
+            script = await http.get(demo.http_url("/demo.js"))  # the TypeScript client, built
+            assert script.status_code == 200
+            assert script.headers["content-type"].startswith("text/javascript")
+            assert "flowwire.v1.json" in script.text
             samples = (await http.get(demo.http_url("/api/workflows"))).json()
             assert [s["id"] for s in samples] == list(SAMPLES)
         client = await WsClient.connect(demo.url())
