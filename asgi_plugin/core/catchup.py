@@ -86,11 +86,18 @@ class Holding:
         self._count += 1
         return True
 
-    def release(self, topic: str, catch_up: CatchUp | None = None) -> list[Action]:
+    def release(
+        self, topic: str, catch_up: CatchUp | None = None, *, continuing: bool = False
+    ) -> list[Action]:
         """The topic's catch-up, then what was held so far that it does not cover; later
-        events of the topic are filtered the same way by `take`."""
+        events of the topic are filtered the same way by `take`.
+
+        A `continuing` topic is one the connection already had: every live event held
+        is still its own, unless a replay covers it (a subscription that starts now
+        begins after its position instead).
+        """
         actions: list[Action] = []
-        last = catch_up.position.seq if catch_up is not None else 0
+        last = catch_up.position.seq if catch_up is not None and not continuing else 0
         covered: dict[str, int] = {}
         if catch_up is not None:
             for snapshot in catch_up.snapshots:

@@ -274,12 +274,13 @@ class Session:
         if self.closed is not None:
             self.holding = None
             return []
+        continuing = self.subscriptions.intersection(request.topics)
         self.subscriptions.update(request.topics)
         positions = {topic: _position(c.position) for topic, c in catch_ups.items()}
         actions: list[Action] = [Send(ws.Reply(ref=request.ref, data={"topics": positions}))]
         if holding is not None:
             for topic in request.topics:
-                actions += holding.release(topic, catch_ups[topic])
+                actions += holding.release(topic, catch_ups[topic], continuing=topic in continuing)
         return actions
 
     def forbid(self, request: SubscribeRequest, index: int) -> list[Action]:

@@ -353,3 +353,18 @@ def test_a_failed_execute_leaves_the_topic_it_was_about_to_join() -> None:
     assert actions[0] == Leave(("workflow:etl",))
     assert only_error(actions[1:]).code is ErrorCode.INVALID_WORKFLOW
     assert s.subscriptions == set()
+
+
+def test_subscribing_again_to_a_topic_keeps_every_live_event() -> None:
+    """A client that subscribes again to a topic it has (without `since`) still gets the
+    live events that arrived meanwhile, even those at or below the position read."""
+    s = session()
+    [first] = s.receive(cmd(type="subscribe", topics=["a"], snapshot=False), T0)
+    s.subscribed(first, {"a": CatchUp(ws.TopicPosition(epoch="e", seq=4, recovered=False))})
+    [again] = s.receive(cmd(type="subscribe", ref="r", topics=["a"], snapshot=False), T0)
+    s.hold(again.topics)
+    assert s.held(node_event(5), "live-5")  # published before the position below was read
+    actions = s.subscribed(
+        again, {"a": CatchUp(ws.TopicPosition(epoch="e", seq=5, recovered=False))}
+    )
+    assert actions[1:] == [SendEncoded("live-5")], "it never had 5: it must get it"
