@@ -94,6 +94,7 @@ class Connection:
             on_gone=self.abandon,
             name=connection_id,
             byte_limit=options.max_queued_bytes,
+            send_timeout=options.send_timeout_ms / 1000,
         )
         self.session = Session(
             codec=codec,

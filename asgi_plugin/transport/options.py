@@ -63,6 +63,8 @@ class Options:
     """Your engine: takes `execute`, `control` and `input` commands (see `CommandHandler`)."""
     close_timeout_ms: int = 5_000
     """How long closing may wait for a connection's writer before giving up on it."""
+    send_timeout_ms: int = 10_000
+    """A send that waits longer (the client stopped reading) gives the connection up."""
     reconnect_ms: int = 1_000
     """The `reconnect_ms` hint of the `goaway` frame sent on shutdown."""
     server_name: str = f"flowwire/{wsproto_schema.__version__}"
@@ -132,6 +134,7 @@ class OptionArgs(TypedDict, total=False):
     broker: Broker | None
     handler: CommandHandler | None
     close_timeout_ms: int
+    send_timeout_ms: int
     reconnect_ms: int
     server_name: str
     eager_send: bool
@@ -150,6 +153,7 @@ _POSITIVE = (
     "command_burst",
     "auth_timeout_ms",
     "close_timeout_ms",
+    "send_timeout_ms",
 )
 
 

@@ -228,6 +228,7 @@ class Runtime:
             "bytes_sent": stats.bytes_sent,
             "frames_dropped": stats.frames_dropped,
             "slow_consumer_closes": stats.slow_consumer_closes,
+            "stalled_closes": stats.stalled_closes,
             "max_queue_depth": max(stats.max_queue_depth, depth_now),
             "queue_depth_now": depth_now,
             "connections_opened": stats.connections_opened,

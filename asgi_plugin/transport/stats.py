@@ -18,6 +18,8 @@ class Stats:
     bytes_sent: int = 0
     frames_dropped: int = 0
     slow_consumer_closes: int = 0
+    stalled_closes: int = 0
+    """Connections given up because a send waited longer than `send_timeout_ms`."""
     max_queue_depth: int = 0
 
     def uptime(self) -> float:

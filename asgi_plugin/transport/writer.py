@@ -82,6 +82,7 @@ class Writer:
         "eager",
         "frames_sent",
         "outbox",
+        "send_timeout",
         "stats",
     )
 
@@ -96,11 +97,13 @@ class Writer:
         on_gone: Callable[[], None],
         name: str,
         byte_limit: int = 16 * 1024 * 1024,
+        send_timeout: float = 10.0,
     ) -> None:
         self.outbox = Outbox(limit, byte_limit)
         self.stats = stats
         self.eager = eager
         self.close_timeout = close_timeout
+        self.send_timeout = send_timeout
         self._send = send
         self._on_gone = on_gone
         self._name = name
@@ -179,8 +182,12 @@ class Writer:
             self._wake()
 
     async def _finish_inflight(self) -> None:
+        """Complete a send that had to wait, within `send_timeout`: a client that stopped
+        reading must not pin the connection (and its queue) forever, whatever the
+        server's buffers do: then the connection is given up (see `_stalled`)."""
         assert self._inflight is not None
         coroutine, yielded, size = self._inflight
+        stall = asyncio.get_running_loop().call_later(self.send_timeout, self._stalled)
         try:
             while True:
                 if yielded is None:
@@ -198,9 +205,19 @@ class Writer:
             coroutine.close()
             raise
         finally:
+            stall.cancel()
             self._inflight = None
         self.frames_sent += 1
         self.bytes_sent += size
+
+    def _stalled(self) -> None:
+        logger.info(
+            "flowwire connection %s: a send waited %.1f s (the client does not read): closing",
+            self._name,
+            self.send_timeout,
+        )
+        self.stats.stalled_closes += 1
+        self._on_gone()
 
     def congested(self, *, quarter: bool = False) -> bool:
         """Whether the queue is half full (or, with `quarter`, still above a quarter), in
@@ -312,9 +329,17 @@ class Writer:
                     item = batch(items)  # type: ignore[arg-type]
                 if self._drain_waiter is not None and not self.congested(quarter=True):
                     self._wake_drained()
-                await send(_message(item))  # type: ignore[arg-type]
-                sent_bytes += _size(item)  # type: ignore[arg-type]
-                frames += 1
+                weight = _size(item)  # type: ignore[arg-type]
+                sent = send(_message(item))  # type: ignore[arg-type]
+                coroutine = sent if type(sent) is types.CoroutineType else _coroutine(sent)
+                try:
+                    yielded = self._context.run(coroutine.send, None)
+                except StopIteration:  # done at once: the common case
+                    sent_bytes += weight
+                    frames += 1
+                    continue
+                self._inflight = (coroutine, yielded, weight)
+                await self._finish_inflight()
         except OSError:
             self._on_gone()
         except Exception:

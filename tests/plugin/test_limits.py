@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
+import wsproto_schema as ws
 from asgi_plugin import FlowwireApp
-from tests.plugin.clients import AsgiClient
+from tests.plugin.clients import AsgiClient, websocket_scope
 
 
 async def connected(app: FlowwireApp, **scope: object) -> AsgiClient:
@@ -28,3 +32,33 @@ async def test_a_deeply_nested_frame_is_an_error_frame_not_a_1011() -> None:
     assert "ref" not in error, "a frame too deep to decode is not read for its ref either"
     await client.send({"type": "ping", "ts": 1})
     assert (await client.recv())["type"] == "pong", "the connection stays open"
+
+
+async def test_a_send_that_never_completes_gives_the_connection_up() -> None:
+    """The client stopped reading and the server's send blocks for good: the heartbeat's
+    close used to queue behind it forever. A send waits at most `send_timeout_ms`."""
+    app = FlowwireApp(heartbeat_ms=50, heartbeat_timeout_ms=50, send_timeout_ms=200)
+    inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    sent: list[dict[str, Any]] = []
+    blocked = asyncio.Event()
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+        if message["type"] == "websocket.send" and len(sent) > 2:
+            blocked.set()
+            await asyncio.Event().wait()  # the socket's buffers are full, for good
+
+    await inbox.put({"type": "websocket.connect"})
+    scope = websocket_scope()
+    serving = asyncio.create_task(app(scope, inbox.get, send))
+    await inbox.put(
+        {"type": "websocket.receive", "text": '{"type":"subscribe","topics":["workflow:w"]}'}
+    )
+    for i in range(5):  # events to send: the third send blocks
+        await app.publish(
+            ws.NodeStatus(workflow_id="w", execution_id="e", node_id=f"n{i}", status="running")
+        )
+    await asyncio.wait_for(blocked.wait(), 10)
+    await asyncio.wait_for(serving, 10)  # the app let go of the connection
+    assert not app.connections
+    assert app.stats.stalled_closes == 1
