@@ -21,6 +21,7 @@ export const CloseCode = {
   UNAUTHORIZED: 4001,
   HEARTBEAT_TIMEOUT: 4002,
   SLOW_CONSUMER: 4008,
+  FLOODING: 4029,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 

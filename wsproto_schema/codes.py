@@ -65,3 +65,4 @@ class CloseCode(enum.IntEnum):
     UNAUTHORIZED = 4001
     HEARTBEAT_TIMEOUT = 4002
     SLOW_CONSUMER = 4008
+    FLOODING = 4029

@@ -47,6 +47,8 @@ class SessionLimits:
     max_invalid_frames: int = 10
     commands_per_second: float = 50.0
     command_burst: int = 100
+    frames_per_second: float = 100.0
+    frame_burst: int = 200
     auth_timeout_ms: int = 10_000
     max_held_frames: int = 1_000
     """Live events held while a subscription's catch-up is sent; past this, 4008."""
@@ -91,6 +93,7 @@ class Session:
     next_ping: float = field(init=False)
     auth_deadline: float = field(init=False)
     _bucket: _Bucket = field(init=False)
+    _frames: _Bucket = field(init=False)
 
     def __post_init__(self) -> None:
         self.last_received = self.now
@@ -100,6 +103,8 @@ class Session:
         )
         burst = float(self.limits.command_burst)
         self._bucket = _Bucket(self.limits.commands_per_second, burst, burst, self.now)
+        frames = float(self.limits.frame_burst)
+        self._frames = _Bucket(self.limits.frames_per_second, frames, frames, self.now)
 
     # -- connection lifecycle -------------------------------------------------
 
@@ -150,21 +155,30 @@ class Session:
     # -- data in ----------------------------------------------------------------
 
     def receive(self, data: str | bytes, now: float) -> list[Action]:
-        """Handle one frame the client sent."""
+        """Handle one frame the client sent.
+
+        Every frame (pings, pongs and invalid ones too) draws on one budget,
+        `frames_per_second` with bursts of `frame_burst`; a client that spends it
+        is closed with 4029 (flooding), so that it backs off before it comes back.
+        Commands also have their own, smaller rate (`rate_limited` errors).
+        """
         if self.closed is not None:
             return []
         self.last_received = now
+        if self._frames.take(now):
+            rate = self.limits.frames_per_second
+            return self.close(CloseCode.FLOODING, f"more than {rate:g} frames a second: back off")
         if data == "ping":  # seed 004 clients and wscat users send a bare text ping
             return [Send(ws.Pong())]
         try:
             command = self.codec.decode_command(data, max_bytes=self.limits.max_frame_bytes)
         except ProtocolError as error:
             return self._invalid_frame(error)
-        self._invalid = 0
         if isinstance(command, ws.PongCommand):
             return []
         if isinstance(command, ws.PingCommand):
             return [Send(ws.Pong(ts=command.ts))]
+        self._invalid = 0  # a valid command, not a ping, ends a run of invalid frames
         if not self.authenticated and not isinstance(command, ws.Auth):
             return self.close(CloseCode.UNAUTHORIZED, "authenticate first")
         if wait := self._bucket.take(now):

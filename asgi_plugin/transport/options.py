@@ -45,6 +45,11 @@ class Options:
     """Sustained commands per connection; more get `rate_limited` errors."""
     command_burst: int = 100
     """Commands a connection may send at once before the rate applies."""
+    frames_per_second: float = 100.0
+    """Sustained frames of any kind (pings and invalid ones too) per connection; a client
+    that sends more than `frame_burst` beyond this is closed with 4029 (flooding)."""
+    frame_burst: int = 200
+    """Frames a connection may send at once before `frames_per_second` applies."""
     allowed_origins: Sequence[str] | None = None
     """Origins browsers may connect from; None = same origin only, ["*"] = any."""
     authenticate: AuthenticateHook | None = None
@@ -107,6 +112,8 @@ class Options:
             max_invalid_frames=self.max_invalid_frames,
             commands_per_second=self.commands_per_second,
             command_burst=self.command_burst,
+            frames_per_second=self.frames_per_second,
+            frame_burst=self.frame_burst,
             auth_timeout_ms=self.auth_timeout_ms,
             max_held_frames=self.max_queued_frames,
         )
@@ -125,6 +132,8 @@ class OptionArgs(TypedDict, total=False):
     max_invalid_frames: int
     commands_per_second: float
     command_burst: int
+    frames_per_second: float
+    frame_burst: int
     allowed_origins: Sequence[str] | None
     authenticate: AuthenticateHook | None
     authenticate_token: TokenHook | None
@@ -151,6 +160,8 @@ _POSITIVE = (
     "max_invalid_frames",
     "commands_per_second",
     "command_burst",
+    "frames_per_second",
+    "frame_burst",
     "auth_timeout_ms",
     "close_timeout_ms",
     "send_timeout_ms",

@@ -165,7 +165,13 @@ def random_frame(rng: random.Random) -> str | bytes:
 @pytest.mark.slow
 async def test_one_thousand_random_frames() -> None:
     rng = random.Random(20261124)
-    app = FlowwireApp(max_invalid_frames=25, commands_per_second=1e6, command_burst=10**6)
+    app = FlowwireApp(
+        max_invalid_frames=25,
+        commands_per_second=1e6,
+        command_burst=10**6,
+        frames_per_second=1e6,
+        frame_burst=10**6,
+    )
     other = await watcher(app)
     client = AsgiClient(app)
     await client.connect()

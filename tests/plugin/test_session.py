@@ -112,7 +112,7 @@ def test_invalid_frames_get_errors_then_close_4000() -> None:
     s = session(max_invalid_frames=3)
     for _ in range(2):
         assert only_error(s.receive("{nope", T0)).code is ErrorCode.INVALID_JSON
-    s.receive(cmd(type="ping"), T0)  # a valid frame resets the count
+    s.receive(cmd(type="unsubscribe", topics=["x"]), T0)  # a valid command resets the count
     for _ in range(2):
         assert len(s.receive(cmd(type="what"), T0)) == 1
     actions = s.receive(cmd(type="subscribe", ref="r9", topics=[1]), T0)
@@ -368,3 +368,30 @@ def test_subscribing_again_to_a_topic_keeps_every_live_event() -> None:
         again, {"a": CatchUp(ws.TopicPosition(epoch="e", seq=5, recovered=False))}
     )
     assert actions[1:] == [SendEncoded("live-5")], "it never had 5: it must get it"
+
+
+def test_every_frame_draws_on_one_budget_and_a_flood_closes_4029() -> None:
+    s = session(frames_per_second=10, frame_burst=5)
+    for _ in range(5):
+        assert frames(s.receive(cmd(type="ping"), T0)) == [ws.Pong()]
+    assert s.receive(cmd(type="ping"), T0) == [
+        Close(CloseCode.FLOODING, "more than 10 frames a second: back off")
+    ]
+
+
+def test_refused_commands_do_not_go_on_for_ever() -> None:
+    """Each refused command got an error frame, for ever: now they spend the frame budget."""
+    s = session(commands_per_second=1, command_burst=1, frames_per_second=10, frame_burst=20)
+    control = cmd(type="control", execution_id="e", action="stop")
+    actions = [s.receive(control, T0) for _ in range(21)]
+    assert only_error(actions[1]).code is ErrorCode.RATE_LIMITED
+    assert actions[-1] == [Close(CloseCode.FLOODING, "more than 10 frames a second: back off")]
+
+
+def test_a_valid_ping_does_not_reset_the_run_of_invalid_frames() -> None:
+    s = session(max_invalid_frames=3)
+    s.receive("{nope", T0)
+    s.receive(cmd(type="ping"), T0)
+    s.receive("{nope", T0)
+    s.receive(cmd(type="ping"), T0)
+    assert s.receive("{nope", T0)[-1] == Close(CloseCode.PROTOCOL_ERROR, "too many invalid frames")

@@ -108,7 +108,8 @@ DESIGN_ERROR_CODES = [
     "unavailable",  # beyond the original design: a broker outage, retryable (docs/protocol.md)
     "internal",
 ]
-DESIGN_CLOSE_CODES = [1000, 1001, 1008, 1009, 1011, 1012, 1013, 4000, 4001, 4002, 4008]
+DESIGN_CLOSE_CODES = [1000, 1001, 1008, 1009, 1011, 1012, 1013, 4000, 4001, 4002, 4008, 4029]
+# 4029 (flooding) is beyond the original design: docs/protocol.md, close codes
 
 
 def expected_fields(spec: list[str]) -> dict[str, bool]:
