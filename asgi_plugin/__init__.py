@@ -25,7 +25,14 @@ from .engine.reporter import Publisher, Reporter, SyncReporter
 from .engine.runner import DagRunner
 from .transport.app import FlowwireApp
 from .transport.handshake import Handshake
-from .transport.hooks import AuthenticateHook, AuthorizeHook, Principal, TokenHook
+from .transport.hooks import (
+    AuthenticateHook,
+    AuthorizeCommandHook,
+    AuthorizeHook,
+    Principal,
+    TokenHook,
+    may_command,
+)
 from .transport.middleware import FlowwireMiddleware
 from .transport.options import OptionArgs, Options
 
@@ -34,6 +41,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AuthenticateHook",
+    "AuthorizeCommandHook",
     "AuthorizeHook",
     "Broker",
     "BrokerSink",
@@ -60,6 +68,7 @@ __all__ = [
     "SyncReporter",
     "TokenHook",
     "default_topic",
+    "may_command",
 ]
 
 

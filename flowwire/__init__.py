@@ -25,6 +25,9 @@ if TYPE_CHECKING:
         AuthenticateHook as AuthenticateHook,
     )
     from asgi_plugin import (
+        AuthorizeCommandHook as AuthorizeCommandHook,
+    )
+    from asgi_plugin import (
         AuthorizeHook as AuthorizeHook,
     )
     from asgi_plugin import (
@@ -102,11 +105,15 @@ if TYPE_CHECKING:
     from asgi_plugin import (
         default_topic as default_topic,
     )
+    from asgi_plugin import (
+        may_command as may_command,
+    )
     from flowwire.client import FlowwireClient as FlowwireClient
     from flowwire.client import connect_sync as connect_sync
 
 _SERVER = (
     "AuthenticateHook",
+    "AuthorizeCommandHook",
     "AuthorizeHook",
     "Broker",
     "BrokerSink",
@@ -133,6 +140,7 @@ _SERVER = (
     "SyncReporter",
     "TokenHook",
     "default_topic",
+    "may_command",
 )
 
 _CLIENT = ("FlowwireClient", "connect_sync")

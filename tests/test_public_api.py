@@ -129,6 +129,8 @@ ASGI_PLUGIN = {
     # hooks and the sans-I/O core
     "AuthenticateHook",
     "AuthorizeHook",
+    "AuthorizeCommandHook",
+    "may_command",
     "TokenHook",
     "Principal",
     "Handshake",

@@ -202,8 +202,13 @@ class Broker(ABC):
     async def unwatch(self, topic: str) -> None:
         """This process has no subscriber of `topic` any more."""
 
-    async def claim(self, execution_id: str) -> None:
-        """This process runs the execution: its `control` and `input` commands come here."""
+    async def claim(self, execution_id: str, *, started_by: str | None = None) -> None:
+        """This process runs the execution (its `control` and `input` commands come here);
+        `started_by` is the id of the principal that executed it."""
+
+    @abstractmethod
+    async def started_by(self, execution_id: str) -> str | None:
+        """The id of the principal that executed it (None: anonymous, or not known here)."""
 
     async def forward(
         self, command: ws.Control | ws.Input, principal: Any

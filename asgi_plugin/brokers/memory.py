@@ -28,6 +28,9 @@ class _Stream:
         self.history: deque[tuple[float, Event]] = deque(maxlen=history_size)
 
 
+STARTERS_KEPT = 100_000
+"""Executions whose starter a memory broker remembers (oldest forgotten first)."""
+
 PENDING = object()
 """What an idempotency key of a command holds while the command runs."""
 
@@ -93,6 +96,7 @@ class MemoryBroker(Broker):
         self.history_ttl_ms = history_ttl_ms
         self.state = Materializer(finished_snapshots=finished_snapshots)
         self.keys = IdempotencyKeys(idempotency_ttl_ms)
+        self._starters: dict[str, str] = {}
         self._streams: dict[str, _Stream] = {}
         self.published = 0
 
@@ -178,6 +182,15 @@ class MemoryBroker(Broker):
 
     async def execution_topic(self, execution_id: str) -> str | None:
         return self.state.topic_of(execution_id)
+
+    async def claim(self, execution_id: str, *, started_by: str | None = None) -> None:
+        if started_by is not None:
+            self._starters[execution_id] = started_by
+            while len(self._starters) > STARTERS_KEPT:  # the oldest are long finished
+                del self._starters[next(iter(self._starters))]
+
+    async def started_by(self, execution_id: str) -> str | None:
+        return self._starters.get(execution_id)
 
     def health(self) -> dict[str, Any]:
         return {

@@ -379,6 +379,10 @@ class RedisBroker(Broker):
         names = await self._command("zrange", self.key("topics", "all"), 0, -1)
         return [name.decode() for name in names if name.decode().startswith(prefix)]
 
+    async def started_by(self, execution_id: str) -> str | None:
+        starter = await self._command("hget", self.key("exec", execution_id), "started_by")
+        return starter.decode() if starter else None
+
     async def execution_topic(self, execution_id: str) -> str | None:
         topic = await self._command("hget", self.key("exec", execution_id), "topic")
         return topic.decode() if topic else None
@@ -391,8 +395,11 @@ class RedisBroker(Broker):
     async def unwatch(self, topic: str) -> None:
         await self.listener.unwatch(topic)
 
-    async def claim(self, execution_id: str) -> None:
-        await self._command("hset", self.key("exec", execution_id), "owner", self.process_id)
+    async def claim(self, execution_id: str, *, started_by: str | None = None) -> None:
+        fields = {"owner": self.process_id}
+        if started_by is not None:
+            fields["started_by"] = started_by
+        await self._command("hset", self.key("exec", execution_id), None, None, fields)
         expiry = int(time.time() * 1000) + self.lease_ms
         await self._command("zadd", self.key("leases", "all"), {execution_id: expiry})
         self._claimed.add(execution_id)

@@ -311,9 +311,14 @@ class Session:
         )
         return self.fail(request, ProtocolError(ErrorCode.UNAUTHORIZED, message))
 
-    def denied(self, request: CommandRequest, action: str, topic: str) -> list[Action]:
-        """The `authorize` hook refused the command's action on the execution's topic."""
-        message = f"not allowed to {action} on {topic!r}"
+    def denied(self, request: CommandRequest, action: str) -> list[Action]:
+        """The principal may not do this: the message names no topic or owner (the
+        client asked about an execution, not about whose it is)."""
+        if isinstance(request.command, ws.Execute):
+            topic = default_topic(request.command.workflow.id)
+            message = f"not allowed to {action} on {topic!r}"
+        else:
+            message = f"not allowed to {action} this execution"
         return self.fail(request, ProtocolError(ErrorCode.FORBIDDEN, message))
 
     def no_handler(self, request: CommandRequest) -> list[Action]:

@@ -164,7 +164,7 @@ class Run:
         missing = {node: len(dag.parents[node]) for node in dag.order}
         ready_now = [node for node in dag.order if not missing[node]]
         running: dict[asyncio.Task[JsonValue], str] = {}
-        failure: tuple[str, BaseException] | None = None
+        failure: tuple[str, ws.ErrorInfo] | None = None
         while not self._stop:
             if self.status == "running" and ready_now:
                 ready, ready_now = sorted(ready_now, key=position.__getitem__), []
@@ -196,7 +196,7 @@ class Run:
                         if not missing[child] and child in pending:
                             ready_now.append(child)
                 else:
-                    failure = failure or (node_id, error)
+                    failure = failure or (node_id, self.runner.shown(error))
                     for descendant in dag.descendants(node_id):
                         if descendant in pending:
                             del pending[descendant]
@@ -208,7 +208,7 @@ class Run:
         self,
         pending: dict[str, None],
         running: dict[asyncio.Task[JsonValue], str],
-        failure: tuple[str, BaseException] | None,
+        failure: tuple[str, ws.ErrorInfo] | None,
     ) -> None:
         if self._stop:
             for task in running:
@@ -224,7 +224,9 @@ class Run:
             node_id, error = failure
             self.status = "failed"
             await until_published(
-                lambda: self.report.failed(error, node_id=node_id, code="node_failed")
+                lambda: self.report.failed(
+                    msgspec.structs.replace(error, node_id=node_id), code="node_failed"
+                )
             )
         else:
             self.status = "completed"
@@ -257,9 +259,10 @@ class Run:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                shown = self.runner.shown(exc)
                 if attempt < attempts:
                     await self.report.log(
-                        f"attempt {attempt} of {attempts} failed: {exc}; retrying",
+                        f"attempt {attempt} of {attempts} failed: {shown.message}; retrying",
                         level="warning",
                         node_id=node_id,
                     )
@@ -268,7 +271,7 @@ class Run:
                 if not isinstance(exc, NodeFailure):
                     logger.warning("node %s of %s failed", node_id, self.execution_id, exc_info=exc)
                 await self.report.node_failed(
-                    node_id, exc, attempt=attempt if attempts > 1 else None
+                    node_id, shown, attempt=attempt if attempts > 1 else None
                 )
                 raise
             await self.report.node_succeeded(
@@ -289,6 +292,7 @@ class DagRunner:
         max_nodes: int = 1_000,
         max_edges: int = 10_000,
         max_live_per_principal: int = 20,
+        expose_errors: bool = False,
     ) -> None:
         self.kinds: dict[str, Kind] = {**BUILTIN_KINDS, **(kinds or {})}
         self.runs: dict[str, Run] = {}
@@ -299,6 +303,10 @@ class DagRunner:
         """The largest workflow an `execute` may send (then `invalid_workflow`)."""
         self.max_live_per_principal = max_live_per_principal
         """Running or paused executions one principal may have here (then `rate_limited`)."""
+        self.expose_errors = expose_errors
+        """Show every subscriber a failed node's exception text. Off: only `NodeFailure`
+        messages (written for users) are shown; other exceptions are logged here and
+        shown as "the node failed" with their class name (their text may hold secrets)."""
 
     def kind(self, name: str, *, params: type[msgspec.Struct] | None = None) -> Callable[[F], F]:
         """Register an async node function under a kind name (optionally with a params Struct)."""
@@ -308,6 +316,14 @@ class DagRunner:
             return function
 
         return register
+
+    def shown(self, error: BaseException) -> ws.ErrorInfo:
+        """What subscribers are told of a node's failure (see `expose_errors`)."""
+        if isinstance(error, NodeFailure) or self.expose_errors:
+            message = str(error) or type(error).__name__
+        else:
+            message = "the node failed on the server (its log has the details)"
+        return ws.ErrorInfo(code=type(error).__name__, message=message)
 
     def validate(self, spec: ws.WorkflowSpec) -> Dag:
         return validate_workflow(

@@ -30,6 +30,7 @@ from asgi_plugin.core.actions import (
     SubscribeRequest,
 )
 from asgi_plugin.core.outbox import CloseItem
+from asgi_plugin.core.principals import principal_id
 from asgi_plugin.core.session import Session
 from asgi_plugin.core.topics import default_topic
 from asgi_plugin.engine.handlers import CommandContext, CommandHandler
@@ -37,7 +38,7 @@ from wsproto_schema import CloseCode, Event, WireData
 
 from .errors import wire_error
 from .handshake import Handshake
-from .hooks import Principal, resolve
+from .hooks import Principal, may_command, resolve
 from .runtime import Runtime
 from .types import Message, Receive
 from .types import Send as SendMessage
@@ -314,6 +315,14 @@ class Connection:
         hook = self.runtime.options.authorize
         return hook is None or bool(await resolve(hook(self.principal, action, topic)))
 
+    async def _may_command(self, command: ws.Control | ws.Input) -> bool:
+        """Whether this principal may act on the execution: its starter decides by default."""
+        started_by = await self.runtime.broker.started_by(command.execution_id)
+        hook = self.runtime.options.authorize_command
+        if hook is None:
+            return may_command(self.principal, started_by)
+        return bool(await resolve(hook(self.principal, command, started_by)))
+
     async def _authenticate(self, request: AuthenticateRequest) -> None:
         hook = self.runtime.options.authenticate_token
         principal = None
@@ -362,8 +371,8 @@ class Connection:
             await self._run(self.session.unknown_execution(request))
             return
         action = "control" if isinstance(command, ws.Control) else "input"
-        if not await self._authorized(action, topic):
-            await self._run(self.session.denied(request, action, topic))
+        if not await self._authorized(action, topic) or not await self._may_command(command):
+            await self._run(self.session.denied(request, action))
             return
         await self._answer(
             request, self._once(request, lambda: self._dispatch(command, handler, context))
@@ -378,7 +387,11 @@ class Connection:
     ) -> None:
         topic = default_topic(command.workflow.id)
         if not await self._authorized("execute", topic):
-            await self._run(self.session.denied(request, "execute", topic))
+            await self._run(self.session.denied(request, "execute"))
+            return
+        if request.topic is not None and not await self._authorized("subscribe", topic):
+            # An execute that subscribes is a subscription: it is asked for like one.
+            await self._run(self.session.denied(request, "subscribe"))
             return
         if request.topic is not None:
             # The reply must come before the execution's first event: the session
@@ -398,7 +411,9 @@ class Connection:
         self, command: ws.Execute, handler: CommandHandler, context: CommandContext
     ) -> ws.ExecuteResult:
         result = await handler.on_execute(command, context)
-        await self.runtime.broker.claim(result.execution_id)  # its commands now come here
+        # Its commands now come here, and its starter is who may control it.
+        starter = principal_id(self.principal)
+        await self.runtime.broker.claim(result.execution_id, started_by=starter)
         return result
 
     async def _dispatch(

@@ -18,7 +18,7 @@ from asgi_plugin.brokers.base import Broker
 from asgi_plugin.core.session import SessionLimits
 from asgi_plugin.engine.handlers import CommandHandler
 
-from .hooks import AuthenticateHook, AuthorizeHook, TokenHook
+from .hooks import AuthenticateHook, AuthorizeCommandHook, AuthorizeHook, TokenHook
 
 __all__ = ["OptionArgs", "Options"]
 
@@ -60,6 +60,9 @@ class Options:
     """How long a connection may wait before its `auth` command (then 4001)."""
     authorize: AuthorizeHook | None = None
     """(principal, action, topic) → allowed, asked on every subscribe and command."""
+    authorize_command: AuthorizeCommandHook | None = None
+    """(principal, command, started_by) → allowed, asked on every control and input; by
+    default only who started the execution, or an admin, may (see `may_command`)."""
     api_key: str | None = None
     """Bearer key of `POST …/publish`; publishing over HTTP is off without one."""
     broker: Broker | None = None
@@ -139,6 +142,7 @@ class OptionArgs(TypedDict, total=False):
     authenticate_token: TokenHook | None
     auth_timeout_ms: int
     authorize: AuthorizeHook | None
+    authorize_command: AuthorizeCommandHook | None
     api_key: str | None
     broker: Broker | None
     handler: CommandHandler | None

@@ -393,7 +393,11 @@ async def test_commands_are_authorized() -> None:
         {"type": "control", "ref": "c", "execution_id": execution, "action": "stop"}
     )
     assert denied["code"] == "forbidden"
-    assert asked == [("execute", "workflow:approval"), ("control", "workflow:approval")]
+    assert asked == [
+        ("execute", "workflow:approval"),
+        ("subscribe", "workflow:approval"),  # it subscribes: a subscription is asked for
+        ("control", "workflow:approval"),
+    ]
 
 
 async def test_handler_failure_is_an_internal_error_without_detail() -> None:
