@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import socket
+from collections.abc import Sequence
 from importlib import resources
 
 import msgspec
@@ -54,10 +55,26 @@ class DemoSite:
         await send({"type": "http.response.body", "body": body})
 
 
-def create_app(*, broker: Broker | None = None, api_key: str | None = None) -> FlowwireMiddleware:
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+"""The demo answers to these Host names only, unless told otherwise (`--allowed-hosts`)."""
+
+
+def create_app(
+    *,
+    broker: Broker | None = None,
+    api_key: str | None = None,
+    allowed_hosts: Sequence[str] | None = LOOPBACK,
+    allowed_origins: Sequence[str] | None = None,
+) -> FlowwireMiddleware:
     """The demo application: the site, with flowwire and the sample runner at /ws."""
     return FlowwireMiddleware(
-        DemoSite(), path="/ws", handler=demo_runner(), broker=broker, api_key=api_key
+        DemoSite(),
+        path="/ws",
+        handler=demo_runner(),
+        broker=broker,
+        api_key=api_key,
+        allowed_hosts=allowed_hosts,
+        allowed_origins=allowed_origins,
     )
 
 
@@ -71,11 +88,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--api-key", default=None, help="enable POST /ws/publish with this key")
     parser.add_argument(
+        "--allowed-hosts",
+        default=",".join(LOOPBACK),
+        metavar="HOSTS",
+        help="comma-separated Host names to answer to (loopback only by default; * for any)",
+    )
+    parser.add_argument(
+        "--allowed-origins",
+        default=None,
+        metavar="ORIGINS",
+        help="comma-separated page origins that may connect, e.g. http://localhost:5173 "
+        "(default: the demo's own origin)",
+    )
+    parser.add_argument(
         "--redis",
         default=None,
         metavar="URL",
         help="use Redis (redis://host:6379/0) so several demo processes share runs and clients",
     )
+
+
+def _listed(value: str | None) -> list[str] | None:
+    return None if value is None else [item.strip() for item in value.split(",") if item.strip()]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -88,7 +122,12 @@ def run(args: argparse.Namespace) -> int:
         from asgi_plugin.brokers.redis_broker import RedisBroker
 
         broker = RedisBroker(args.redis)
-    app = create_app(broker=broker, api_key=args.api_key)
+    app = create_app(
+        broker=broker,
+        api_key=args.api_key,
+        allowed_hosts=_listed(args.allowed_hosts),
+        allowed_origins=_listed(args.allowed_origins),
+    )
     # Bound here, not by uvicorn, so that `--port 0` can say which port it got.
     sock = socket.create_server((args.host, args.port))
     host, port = sock.getsockname()[:2]

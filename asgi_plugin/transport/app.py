@@ -14,10 +14,11 @@ from asgi_plugin.engine.reporter import Reporter
 from wsproto_schema import SUBPROTOCOL_MSGPACK, CloseCode, Event
 
 from .connection import Connection
-from .handshake import Handshake, origin_allowed, pick_subprotocol
+from .handshake import Handshake, pick_subprotocol
 from .hooks import resolve
-from .http import handle_http
+from .http import handle_http, refuse_host
 from .options import Options
+from .origins import host_allowed, origin_allowed, request_site
 from .runtime import Runtime
 from .types import Receive, Scope, Send
 
@@ -61,6 +62,10 @@ class FlowwireApp:
             await self._websocket(scope, receive, send)
         elif kind == "http":
             await self.start()
+            site = request_site(Handshake.from_scope(scope), self.options.trusted_proxies)
+            if not host_allowed(site.host, self.options.allowed_hosts):
+                await refuse_host(send)
+                return
             await handle_http(self.runtime, scope, receive, send)
         elif kind == "lifespan":
             await self.serve_lifespan(receive, send)
@@ -155,7 +160,11 @@ class FlowwireApp:
                 scope, send, 503, "server is shutting down", CloseCode.TRY_AGAIN_LATER
             )
             return
-        if not origin_allowed(handshake, options.allowed_origins):
+        site = request_site(handshake, options.trusted_proxies)
+        if not host_allowed(site.host, options.allowed_hosts):
+            await self._refuse(scope, send, 403, "this server does not answer to that Host")
+            return
+        if not origin_allowed(handshake.origin, site, options.allowed_origins):
             await self._refuse(scope, send, 403, f"origin {handshake.origin!r} is not allowed")
             return
         subprotocol, acceptable = pick_subprotocol(handshake.subprotocols)

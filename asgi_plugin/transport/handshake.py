@@ -1,17 +1,18 @@
-"""The WebSocket upgrade request as the auth hooks see it, and the checks made on it."""
+"""The WebSocket upgrade request as the auth hooks see it, and the subprotocol it gets.
+
+(Where a request may come from, its Host and Origin, is origins.py.)"""
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Sequence
 from http.cookies import SimpleCookie
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 from wsproto_schema import SUBPROTOCOLS
 
 from .types import Scope
 
-__all__ = ["Handshake", "origin_allowed", "pick_subprotocol"]
+__all__ = ["Handshake", "pick_subprotocol"]
 
 
 class Handshake:
@@ -107,24 +108,6 @@ class Handshake:
         """The token of an `Authorization: Bearer …` header, if any."""
         scheme, _, token = (self.header("authorization") or "").partition(" ")
         return token.strip() or None if scheme.lower() == "bearer" else None
-
-
-def origin_allowed(handshake: Handshake, allowed: Sequence[str] | None) -> bool:
-    """Whether the handshake's Origin may connect.
-
-    Clients that send no Origin (not browsers) always may. `allowed=None` means
-    same-origin only: the Origin's host must be the Host the request was sent to.
-    Otherwise the Origin must match an entry; entries may use `*` wildcards
-    (`https://*.example.com`), and `["*"]` allows every origin.
-    """
-    origin = handshake.origin
-    if origin is None:
-        return True
-    if allowed is None:
-        host = handshake.header("host")
-        return host is not None and urlsplit(origin).netloc.lower() == host.lower()
-    origin = origin.lower()
-    return any(fnmatch.fnmatchcase(origin, pattern.lower()) for pattern in allowed)
 
 
 def pick_subprotocol(offered: Sequence[str]) -> tuple[str | None, bool]:

@@ -18,7 +18,7 @@ from .errors import HTTP_STATUS, wire_error
 from .runtime import Runtime
 from .types import Receive, Scope, Send
 
-__all__ = ["handle_http", "route_path"]
+__all__ = ["handle_http", "refuse_host", "route_path"]
 
 logger = logging.getLogger("flowwire")
 
@@ -195,6 +195,12 @@ async def _partial(
         body["published"] = published
     headers = [(b"retry-after", b"1")] if error.code is ErrorCode.UNAVAILABLE else []
     await _json(send, status, body, headers)
+
+
+async def refuse_host(send: Send) -> None:
+    """The request named a Host this server does not answer to (`allowed_hosts`)."""
+    message = "this server does not answer to that Host"
+    await _error(send, ProtocolError(ErrorCode.FORBIDDEN, message), 400)
 
 
 def _is_array(body: bytes) -> bool:

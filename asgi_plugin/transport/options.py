@@ -51,7 +51,14 @@ class Options:
     frame_burst: int = 200
     """Frames a connection may send at once before `frames_per_second` applies."""
     allowed_origins: Sequence[str] | None = None
-    """Origins browsers may connect from; None = same origin only, ["*"] = any."""
+    """Origins browsers may connect from (`https://app.example.com`, `https://*.example.com`);
+    None = same origin only (scheme, host and port), ["*"] = any."""
+    allowed_hosts: Sequence[str] | None = None
+    """Host names the server answers to (`example.com`, `.example.com` with subdomains,
+    `*`): a request for another Host is refused (DNS rebinding). None = no check."""
+    trusted_proxies: Sequence[str] = ()
+    """Addresses or networks (`10.0.0.0/8`) of proxies whose `Forwarded` / `X-Forwarded-Proto`
+    and `X-Forwarded-Host` headers say the scheme and host the client used."""
     authenticate: AuthenticateHook | None = None
     """handshake → principal, or None to refuse the upgrade (HTTP 403 / close 1008)."""
     authenticate_token: TokenHook | None = None
@@ -138,6 +145,8 @@ class OptionArgs(TypedDict, total=False):
     frames_per_second: float
     frame_burst: int
     allowed_origins: Sequence[str] | None
+    allowed_hosts: Sequence[str] | None
+    trusted_proxies: Sequence[str]
     authenticate: AuthenticateHook | None
     authenticate_token: TokenHook | None
     auth_timeout_ms: int

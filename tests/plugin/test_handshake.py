@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from asgi_plugin import FlowwireApp, Handshake
-from tests.plugin.clients import AsgiClient, Refused
+from tests.plugin.clients import AsgiClient, Refused, http
 
 
 @pytest.mark.parametrize(
@@ -224,3 +224,122 @@ async def test_unknown_option_is_a_type_error() -> None:
         match=r"a list of str, or None, got 'https://a.example' \(a list, not one string\)",
     ):
         FlowwireApp(allowed_origins="https://a.example")
+
+
+@pytest.mark.parametrize(
+    ("options", "headers", "scope", "ok"),
+    [
+        # DNS rebinding: the attacker's page, its name resolving to our address.
+        (
+            {"allowed_hosts": ["app.example.com"]},
+            {"host": "evil.test", "origin": "http://evil.test"},
+            {},
+            False,
+        ),
+        ({"allowed_hosts": [".example.com"]}, {"host": "eu.example.com"}, {}, True),
+        ({"allowed_hosts": [".example.com"]}, {"host": "example.com.evil.test"}, {}, False),
+        # Same origin is scheme, host and port.
+        ({}, {"origin": "https://testserver"}, {}, False),
+        ({}, {"origin": "http://testserver:8080"}, {}, False),
+        ({}, {"host": "testserver:8080", "origin": "http://testserver:8080"}, {}, True),
+        ({}, {"origin": "null"}, {}, False),
+        # Patterns match per component: nothing can match / ? # @.
+        (
+            {"allowed_origins": ["https://*.example.com"]},
+            {"origin": "https://evil.test/.example.com"},
+            {},
+            False,
+        ),
+        (
+            {"allowed_origins": ["https://*.example.com"]},
+            {"origin": "https://user@eu.example.com"},
+            {},
+            False,
+        ),
+        (
+            {"allowed_origins": ["https://*.example.com"]},
+            {"origin": "http://eu.example.com"},
+            {},
+            False,
+        ),
+        (
+            {"allowed_origins": ["https://*.example.com"]},
+            {"origin": "https://eu.example.com:8443"},
+            {},
+            False,
+        ),
+        (
+            {"allowed_origins": ["https://*.example.com:8443"]},
+            {"origin": "https://eu.example.com:8443"},
+            {},
+            True,
+        ),
+        # Behind a TLS-terminating proxy: believed only from a trusted address.
+        (
+            {"trusted_proxies": ["10.0.0.0/8"]},
+            {
+                "host": "app.example.com",
+                "origin": "https://app.example.com",
+                "x-forwarded-proto": "https",
+            },
+            {"client": ("10.1.2.3", 5000)},
+            True,
+        ),
+        (
+            {"trusted_proxies": ["10.0.0.0/8"]},
+            {
+                "host": "app.example.com",
+                "origin": "https://app.example.com",
+                "x-forwarded-proto": "https",
+            },
+            {"client": ("203.0.113.9", 5000)},
+            False,
+        ),
+        (
+            {"trusted_proxies": ["10.0.0.0/8"], "allowed_hosts": ["app.example.com"]},
+            {
+                "host": "internal:8000",
+                "forwarded": 'proto=https;host="app.example.com"',
+                "origin": "https://app.example.com",
+            },
+            {"client": ("10.9.9.9", 5000)},
+            True,
+        ),
+    ],
+)
+async def test_host_and_origin(
+    options: dict[str, Any], headers: dict[str, str], scope: dict[str, Any], ok: bool
+) -> None:
+    app = FlowwireApp(**options)
+    raw = [(k.encode(), v.encode()) for k, v in headers.items() if k != "host"]
+    client = AsgiClient(app, headers=raw)
+    if "host" in headers:
+        client.scope["headers"] = [(b"host", headers["host"].encode()), *raw]
+    client.scope.update(scope)
+    if ok:
+        await client.connect()
+        await client.disconnect()
+        return
+    with pytest.raises(Refused) as info:
+        await client.connect()
+    assert info.value.status == 403
+
+
+async def test_http_endpoints_answer_only_to_allowed_hosts() -> None:
+    app = FlowwireApp(allowed_hosts=["app.example.com"])
+    status, _, body = await http(app, "GET", "/health", headers=[(b"host", b"evil.test")])
+    assert status == 400 and b"does not answer to that Host" in body
+
+
+async def test_the_demo_answers_to_loopback_names_only() -> None:
+    from asgi_plugin.demo.site import create_app
+
+    demo = create_app().flowwire
+    client = AsgiClient(demo)
+    client.scope["headers"] = [(b"host", b"rebound.evil.test:8000")]
+    with pytest.raises(Refused):
+        await client.connect()
+    local = AsgiClient(demo)
+    local.scope["headers"] = [(b"host", b"127.0.0.1:8000"), (b"origin", b"http://127.0.0.1:8000")]
+    await local.connect()
+    await local.disconnect()
