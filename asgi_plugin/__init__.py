@@ -33,6 +33,7 @@ from .transport.hooks import (
     TokenHook,
     may_command,
 )
+from .transport.logs import RedactSecrets, redact_server_logs
 from .transport.middleware import FlowwireMiddleware
 from .transport.options import OptionArgs, Options
 
@@ -60,6 +61,7 @@ __all__ = [
     "Options",
     "Principal",
     "Publisher",
+    "RedactSecrets",
     "RedisBroker",
     "Reporter",
     "Session",
@@ -69,6 +71,7 @@ __all__ = [
     "TokenHook",
     "default_topic",
     "may_command",
+    "redact_server_logs",
 ]
 
 

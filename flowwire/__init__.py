@@ -82,6 +82,9 @@ if TYPE_CHECKING:
         Publisher as Publisher,
     )
     from asgi_plugin import (
+        RedactSecrets as RedactSecrets,
+    )
+    from asgi_plugin import (
         RedisBroker as RedisBroker,
     )
     from asgi_plugin import (
@@ -108,6 +111,9 @@ if TYPE_CHECKING:
     from asgi_plugin import (
         may_command as may_command,
     )
+    from asgi_plugin import (
+        redact_server_logs as redact_server_logs,
+    )
     from flowwire.client import FlowwireClient as FlowwireClient
     from flowwire.client import connect_sync as connect_sync
 
@@ -132,6 +138,7 @@ _SERVER = (
     "Options",
     "Principal",
     "Publisher",
+    "RedactSecrets",
     "RedisBroker",
     "Reporter",
     "Session",
@@ -141,6 +148,7 @@ _SERVER = (
     "TokenHook",
     "default_topic",
     "may_command",
+    "redact_server_logs",
 )
 
 _CLIENT = ("FlowwireClient", "connect_sync")

@@ -132,6 +132,8 @@ ASGI_PLUGIN = {
     "AuthorizeCommandHook",
     "may_command",
     "TokenHook",
+    "RedactSecrets",
+    "redact_server_logs",
     "Principal",
     "Handshake",
     "Session",

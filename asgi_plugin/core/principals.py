@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["is_admin", "principal_id"]
+__all__ = ["expires_at", "is_admin", "principal_id"]
 
 _ID_KEYS = ("principal_id", "id", "sub")
 
@@ -39,3 +39,15 @@ def is_admin(principal: Any) -> bool:
     if isinstance(principal, Mapping):
         return bool(principal.get("admin") or principal.get("is_admin"))
     return bool(getattr(principal, "is_admin", False) or getattr(principal, "admin", False))
+
+
+def expires_at(principal: Any) -> float | None:
+    """When the principal's credentials expire (seconds since the epoch): an `expires_at`
+    attribute or key, or a JWT's `exp`; None when they do not."""
+    if isinstance(principal, Mapping):
+        value = principal.get("expires_at", principal.get("exp"))
+    else:
+        value = getattr(principal, "expires_at", None)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    return None

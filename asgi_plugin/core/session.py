@@ -92,6 +92,8 @@ class Session:
     last_received: float = field(init=False)
     next_ping: float = field(init=False)
     auth_deadline: float = field(init=False)
+    credentials_expire: float = math.inf
+    """When the principal's token expires: then close 4001, unless a new `auth` came."""
     _bucket: _Bucket = field(init=False)
     _frames: _Bucket = field(init=False)
 
@@ -134,7 +136,8 @@ class Session:
         """When `on_timer` must run next (absolute time)."""
         if self.closed is not None:
             return math.inf
-        return min(self.next_ping, self.silence_deadline(), self.auth_deadline)
+        deadlines = (self.next_ping, self.silence_deadline(), self.auth_deadline)
+        return min(*deadlines, self.credentials_expire)
 
     def silence_deadline(self) -> float:
         limits = self.limits
@@ -145,6 +148,8 @@ class Session:
             return []
         if now >= self.auth_deadline:
             return self.close(CloseCode.UNAUTHORIZED, "authentication timed out")
+        if now >= self.credentials_expire:
+            return self.close(CloseCode.UNAUTHORIZED, "the token expired: authenticate again")
         if now >= self.silence_deadline():
             return self.close(CloseCode.HEARTBEAT_TIMEOUT, "heartbeat timeout")
         if now >= self.next_ping:
@@ -334,6 +339,11 @@ class Session:
         path = "$.execution_id"
         message = f"{path}: no execution {command.execution_id!r}"
         return self.fail(request, ProtocolError(ErrorCode.NOT_FOUND, message, path=path))
+
+    def credentials_until(self, expiry: float | None) -> None:
+        """The principal's credentials hold until `expiry` (None: they do not expire). A
+        client renews them with a new `auth` before then."""
+        self.credentials_expire = math.inf if expiry is None else expiry
 
     def succeed(self, request: Request, data: ws.Part | dict[str, Any]) -> list[Action]:
         """A request succeeded: reply with its result (an `execute` that subscribed records

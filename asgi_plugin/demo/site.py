@@ -14,6 +14,7 @@ from importlib import resources
 import msgspec
 
 from asgi_plugin.brokers.base import Broker
+from asgi_plugin.transport.logs import redact_server_logs
 from asgi_plugin.transport.middleware import FlowwireMiddleware
 from asgi_plugin.transport.types import Receive, Scope, Send
 
@@ -133,7 +134,9 @@ def run(args: argparse.Namespace) -> int:
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
     print(f"flowwire demo: open http://{shown}:{port}/  (WebSocket at /ws)", flush=True)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="info"))
+    config = uvicorn.Config(app, log_level="info")  # configures logging: redact it after
+    redact_server_logs()
+    server = uvicorn.Server(config)
     # Like `uvicorn.run`: after a graceful shutdown uvicorn re-raises the SIGINT it caught.
     with contextlib.suppress(KeyboardInterrupt):
         server.run(sockets=[sock])

@@ -30,7 +30,7 @@ from asgi_plugin.core.actions import (
     SubscribeRequest,
 )
 from asgi_plugin.core.outbox import CloseItem
-from asgi_plugin.core.principals import principal_id
+from asgi_plugin.core.principals import expires_at, principal_id
 from asgi_plugin.core.session import Session
 from asgi_plugin.core.topics import default_topic
 from asgi_plugin.engine.handlers import CommandContext, CommandHandler
@@ -130,6 +130,7 @@ class Connection:
         loop = asyncio.get_running_loop()
         self._reader = asyncio.current_task()
         self.writer.start()
+        self.session.credentials_until(expires_at(self.principal))
         self._schedule(loop)
         try:
             await self._run(self.session.start())
@@ -243,6 +244,13 @@ class Connection:
 
     # -- the session's actions ----------------------------------------------------
 
+    def _reschedule(self) -> None:
+        """The session's next deadline may be sooner now (credentials that expire)."""
+        if self._timer is not None:
+            self._timer.cancel()
+        if not self._closing:
+            self._schedule(asyncio.get_running_loop())
+
     def _schedule(self, loop: asyncio.AbstractEventLoop) -> None:
         delay = max(0.0, self.session.next_deadline() - time.time())
         if delay != float("inf"):
@@ -331,7 +339,14 @@ class Connection:
         if principal is None:
             await self._run(self.session.unauthenticated(request, token_auth=hook is not None))
             return
+        current = principal_id(self.principal)
+        if current is not None and principal_id(principal) != current:
+            # A live connection keeps its identity: its subscriptions were granted to it.
+            await self._run(self.session.unauthenticated(request, token_auth=True))
+            return
         self.principal = principal
+        self.session.credentials_until(expires_at(principal))
+        self._reschedule()
         await self._run(self.session.succeed(request, ws.AuthResult(principal=_public(principal))))
 
     async def _subscribe(self, request: SubscribeRequest) -> None:

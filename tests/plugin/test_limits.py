@@ -62,3 +62,16 @@ async def test_a_send_that_never_completes_gives_the_connection_up() -> None:
     await asyncio.wait_for(serving, 10)  # the app let go of the connection
     assert not app.connections
     assert app.stats.stalled_closes == 1
+
+
+async def test_an_expired_token_closes_4001_and_a_live_connection_keeps_its_identity() -> None:
+    import time
+
+    tokens = {"short": {"id": "ada", "exp": time.time() + 0.3}, "bob": {"id": "bob"}}
+    app = FlowwireApp(authenticate_token=lambda token, handshake: tokens.get(token))
+    client = await connected(app)
+    assert (await client.request({"type": "auth", "ref": "a", "token": "short"}))["type"] == "reply"
+    switch = await client.request({"type": "auth", "ref": "b", "token": "bob"})
+    assert (switch["type"], switch["code"]) == ("error", "unauthorized"), "still ada"
+    closed = await client.expect_close(timeout=10)
+    assert (closed.code, closed.reason) == (4001, "the token expired: authenticate again")

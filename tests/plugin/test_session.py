@@ -395,3 +395,15 @@ def test_a_valid_ping_does_not_reset_the_run_of_invalid_frames() -> None:
     s.receive("{nope", T0)
     s.receive(cmd(type="ping"), T0)
     assert s.receive("{nope", T0)[-1] == Close(CloseCode.PROTOCOL_ERROR, "too many invalid frames")
+
+
+def test_credentials_that_expire_close_4001_unless_renewed() -> None:
+    s = session()
+    s.credentials_until(T0 + 5)
+    assert s.next_deadline() == T0 + 5
+    assert s.on_timer(T0 + 4) == []
+    s.credentials_until(T0 + 60)  # a new `auth` came with a fresh token
+    assert s.on_timer(T0 + 5) == []
+    assert s.on_timer(T0 + 61) == [
+        Close(CloseCode.UNAUTHORIZED, "the token expired: authenticate again")
+    ]
