@@ -183,6 +183,13 @@ class MemoryBroker(Broker):
     async def execution_topic(self, execution_id: str) -> str | None:
         return self.state.topic_of(execution_id)
 
+    async def unwatch(self, topic: str) -> None:
+        """Nobody here subscribes to the topic any more: a stream that never had an event
+        is forgotten (subscribing to made-up names must not grow memory for ever)."""
+        stream = self._streams.get(topic)
+        if stream is not None and stream.seq == 0:
+            del self._streams[topic]
+
     async def claim(self, execution_id: str, *, started_by: str | None = None) -> None:
         if started_by is not None:
             self._starters[execution_id] = started_by

@@ -38,6 +38,9 @@ __all__ = ["RUNNER_LOST", "RedisBroker"]
 
 logger = logging.getLogger("flowwire.redis")
 
+IDLE_TOPIC_TTL_MS = 24 * 3_600_000
+"""How long Redis remembers a topic that was named (subscribed to) but never published on."""
+
 RUNNER_LOST = "runner_lost"
 """The error code of an execution failed because the process running it stopped."""
 
@@ -322,7 +325,7 @@ class RedisBroker(Broker):
         seq, epoch = await self._call(
             "position",
             [*self._topic_keys(topic)[:2], *self._epoch_keys(topic)],
-            [secrets.token_hex(8)],
+            [secrets.token_hex(8), IDLE_TOPIC_TTL_MS],
         )
         return StreamPosition(epoch.decode(), int(seq))
 

@@ -19,12 +19,18 @@ __all__ = ["APPEND", "BOOT", "BUMP", "POSITION", "SNAPSHOTS"]
 # `appendfsync always`). `BOOT` runs on every new connection, before its first
 # command, so the run id it stores is current before any script can read it.
 EPOCH = """
-local function current_epoch(epoch_key, tboot_key, boot_key, durable_key, fresh)
+local function current_epoch(epoch_key, tboot_key, boot_key, durable_key, fresh, idle_ttl)
   local epoch = redis.call('GET', epoch_key)
   local boot = redis.call('GET', boot_key) or ''
   if not epoch then
-    redis.call('SET', epoch_key, fresh)
-    redis.call('SET', tboot_key, boot)
+    -- A topic only named (subscribed to, never published on) is forgotten after a while.
+    if idle_ttl then
+      redis.call('SET', epoch_key, fresh, 'PX', idle_ttl)
+      redis.call('SET', tboot_key, boot, 'PX', idle_ttl)
+    else
+      redis.call('SET', epoch_key, fresh)
+      redis.call('SET', tboot_key, boot)
+    end
     return fresh
   end
   if redis.call('GET', tboot_key) ~= boot then
@@ -74,6 +80,11 @@ if ARGV[8] ~= '' and (redis.call('HGET', KEYS[5], 'v') or '0') ~= ARGV[9] then
   return {-1, epoch, 0}
 end
 local seq = redis.call('INCR', KEYS[1])
+if seq == 1 then
+  -- Its first event: the topic is kept from now on (see current_epoch's idle_ttl).
+  redis.call('PERSIST', KEYS[2])
+  redis.call('PERSIST', KEYS[8])
+end
 if ARGV[14] ~= '' then
   redis.call('SET', ARGV[14], seq, 'PX', ARGV[15])
 end
@@ -120,8 +131,10 @@ return {seq, epoch, 0}
 POSITION = (
     EPOCH
     + """
--- KEYS: seq, epoch, tboot, boot, durable   ARGV: epoch-if-new
-local epoch = current_epoch(KEYS[2], KEYS[3], KEYS[4], KEYS[5], ARGV[1])
+-- KEYS: seq, epoch, tboot, boot, durable   ARGV: epoch-if-new, idle ttl (ms)
+local idle = nil
+if redis.call('EXISTS', KEYS[1]) == 0 then idle = ARGV[2] end
+local epoch = current_epoch(KEYS[2], KEYS[3], KEYS[4], KEYS[5], ARGV[1], idle)
 return {tonumber(redis.call('GET', KEYS[1]) or '0'), epoch}
 """
 )

@@ -75,3 +75,25 @@ async def test_an_expired_token_closes_4001_and_a_live_connection_keeps_its_iden
     assert (switch["type"], switch["code"]) == ("error", "unauthorized"), "still ada"
     closed = await client.expect_close(timeout=10)
     assert (closed.code, closed.reason) == (4001, "the token expired: authenticate again")
+
+
+async def test_topics_only_named_are_forgotten_when_nobody_subscribes() -> None:
+    """200,000 made-up topic names used to leave 200,000 streams behind (+217 MB)."""
+    app = FlowwireApp()
+    client = await connected(app)
+    for batch in range(20):
+        topics = [f"made-up:{batch}:{i}" for i in range(100)]
+        assert (await client.request({"type": "subscribe", "ref": "s", "topics": topics}))[
+            "type"
+        ] == "reply"
+        await client.request({"type": "unsubscribe", "ref": "u", "topics": topics})
+    await app.runtime.watches.settle()
+    assert app.broker.health()["topics"] == 0
+    await app.publish(
+        ws.NodeStatus(workflow_id="w", execution_id="e", node_id="n", status="running")
+    )
+    kept = await connected(app)
+    await kept.request({"type": "subscribe", "ref": "s", "topics": ["workflow:w"]})
+    await kept.request({"type": "unsubscribe", "ref": "u", "topics": ["workflow:w"]})
+    await app.runtime.watches.settle()
+    assert app.broker.health()["topics"] == 1, "a topic with history is kept"

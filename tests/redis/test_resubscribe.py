@@ -25,3 +25,17 @@ async def test_unsubscribe_then_subscribe_at_once_keeps_delivering(apps: list[Fl
         seq = await a.publish(status(attempt))
         frame = await client.recv(5)
         assert (frame["type"], frame["seq"]) == ("node.status", seq), f"attempt {attempt}"
+
+
+async def test_a_topic_only_named_expires_in_redis_and_one_published_on_stays(
+    apps: list[FlowwireApp],  # noqa: F811
+) -> None:
+    a, b = apps
+    client, _ = await subscriber(b, "made-up:1", TOPIC, snapshot=False)
+    redis = a.broker.client()
+    try:
+        assert await redis.pttl(a.broker.key("epoch", "made-up:1")) > 0, "it expires"
+        await a.publish(status(1))
+        assert await redis.pttl(a.broker.key("epoch", TOPIC)) == -1, "published on: kept"
+    finally:
+        await redis.aclose()
