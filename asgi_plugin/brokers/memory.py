@@ -21,8 +21,8 @@ __all__ = ["MemoryBroker"]
 class _Stream:
     __slots__ = ("epoch", "history", "seq")
 
-    def __init__(self, history_size: int) -> None:
-        self.epoch = uuid.uuid4().hex[:16]
+    def __init__(self, history_size: int, epoch: str) -> None:
+        self.epoch = epoch
         self.seq = 0
         # (monotonic time appended, event), oldest first
         self.history: deque[tuple[float, Event]] = deque(maxlen=history_size)
@@ -96,6 +96,9 @@ class MemoryBroker(Broker):
         self.history_ttl_ms = history_ttl_ms
         self.state = Materializer(finished_snapshots=finished_snapshots)
         self.keys = IdempotencyKeys(idempotency_ttl_ms)
+        self.epoch = uuid.uuid4().hex[:16]
+        """One epoch for every topic: history is lost only when the process ends (a stream
+        forgotten because it never had an event comes back with the same epoch)."""
         self._starters: dict[str, str] = {}
         self._streams: dict[str, _Stream] = {}
         self.published = 0
@@ -103,7 +106,7 @@ class MemoryBroker(Broker):
     def _stream(self, topic: str) -> _Stream:
         stream = self._streams.get(topic)
         if stream is None:
-            stream = self._streams[topic] = _Stream(self.history_size)
+            stream = self._streams[topic] = _Stream(self.history_size, self.epoch)
         return stream
 
     def _trim(self, stream: _Stream, now: float) -> None:

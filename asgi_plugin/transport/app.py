@@ -10,6 +10,8 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 import wsproto_schema as ws
+from asgi_plugin.core.actions import Send as SendFrame
+from asgi_plugin.core.principals import principal_id
 from asgi_plugin.engine.reporter import Reporter
 from wsproto_schema import SUBPROTOCOL_MSGPACK, CloseCode, Event
 
@@ -30,6 +32,9 @@ if TYPE_CHECKING:
 __all__ = ["FlowwireApp"]
 
 logger = logging.getLogger("flowwire")
+
+TURNED_AWAY_RECONNECT_MS = 5_000
+"""The `goaway` hint to a connection turned away for the connection limits."""
 
 
 class FlowwireApp:
@@ -192,9 +197,25 @@ class FlowwireApp:
         connection = Connection(
             runtime, send, codec, handshake, principal, secrets.token_hex(8), authenticated
         )
-        runtime.connections.add(connection)
+        if not runtime.admit(connection, principal_id(principal)):
+            await self._turn_away(connection, send)
+            return
         runtime.stats.connections_opened += 1
         await connection.serve(receive)
+
+    async def _turn_away(self, connection: Connection, send: Send) -> None:
+        """Too many connections (here, or of this principal): `goaway` with a hint of when
+        to come back, then 1013 (try again later), so clients back off rather than loop."""
+        self.runtime.stats.handshakes_refused += 1
+        goaway = ws.Goaway(reason="too many connections", reconnect_ms=TURNED_AWAY_RECONNECT_MS)
+        welcome = connection.session.start()[0]  # the first frame is always `welcome`
+        assert isinstance(welcome, SendFrame)
+        for frame in (welcome.frame, goaway):
+            data = connection.codec.encode(frame)
+            kind = "text" if isinstance(data, str) else "bytes"
+            await send({"type": "websocket.send", kind: data})
+        close = int(CloseCode.TRY_AGAIN_LATER)
+        await send({"type": "websocket.close", "code": close, "reason": "too many connections"})
 
     async def _refuse(
         self,

@@ -215,13 +215,15 @@ class Connection:
         # replace it with one that only sends the close, and gives up after a while.
         self.writer.restart()
 
-    def goaway(self, reconnect_ms: int) -> None:
-        """Shutdown: `goaway`, then close 1001, after what is already queued."""
+    def goaway(self, reconnect_ms: int, *, reason: str = "server shutdown") -> None:
+        """`goaway`, then close after what is already queued: 1001 on shutdown, 1013 (try
+        again later) for any other reason."""
         if self._closing:
             return
-        frame = ws.Goaway(reason="server shutdown", reconnect_ms=reconnect_ms)
+        frame = ws.Goaway(reason=reason, reconnect_ms=reconnect_ms)
         queued = self.writer.push(self.codec.encode(frame))
-        self.close(CloseCode.GOING_AWAY, "server shutdown", drop_pending=not queued)
+        code = CloseCode.GOING_AWAY if reason == "server shutdown" else CloseCode.TRY_AGAIN_LATER
+        self.close(code, reason, drop_pending=not queued)
 
     def reset(self, topic: str) -> None:
         """The topic's stream was lost: tell the client to reconnect and resynchronize."""
@@ -343,6 +345,9 @@ class Connection:
         if current is not None and principal_id(principal) != current:
             # A live connection keeps its identity: its subscriptions were granted to it.
             await self._run(self.session.unauthenticated(request, token_auth=True))
+            return
+        if not self.runtime.admit(self, principal_id(principal)):
+            self.goaway(self.runtime.options.reconnect_ms, reason="too many connections")
             return
         self.principal = principal
         self.session.credentials_until(expires_at(principal))

@@ -124,6 +124,10 @@ async def handle_http(runtime: Runtime, scope: Scope, receive: Receive, send: Se
         )
         return
     if route == "stats":
+        monitor_key = runtime.options.monitor_key
+        if monitor_key is not None and not _bearer(scope, monitor_key):
+            await _unauthorized(send, "monitor_key")
+            return
         await _json(send, 200, runtime.snapshot_stats())
     elif route == "health":
         health = runtime.broker.health()
@@ -142,13 +146,8 @@ async def _publish(runtime: Runtime, scope: Scope, receive: Receive, send: Send)
         message = "publishing over HTTP is disabled: set api_key"
         await _error(send, ProtocolError(ErrorCode.FORBIDDEN, message))
         return
-    scheme, _, token = _header(scope, b"authorization").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), key.encode()):
-        await _error(
-            send,
-            ProtocolError(ErrorCode.UNAUTHORIZED, "send `Authorization: Bearer <api_key>`"),
-            headers=[(b"www-authenticate", b'Bearer realm="flowwire"')],
-        )
+    if not _bearer(scope, key):
+        await _unauthorized(send, "api_key")
         return
     limit = runtime.options.max_frame_bytes
     body = await _read_body(receive, limit)
@@ -195,6 +194,20 @@ async def _partial(
         body["published"] = published
     headers = [(b"retry-after", b"1")] if error.code is ErrorCode.UNAVAILABLE else []
     await _json(send, status, body, headers)
+
+
+def _bearer(scope: Scope, key: str) -> bool:
+    """Whether the request carries `Authorization: Bearer <key>` (compared in constant time)."""
+    scheme, _, token = _header(scope, b"authorization").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), key.encode())
+
+
+async def _unauthorized(send: Send, option: str) -> None:
+    await _error(
+        send,
+        ProtocolError(ErrorCode.UNAUTHORIZED, f"send `Authorization: Bearer <{option}>`"),
+        headers=[(b"www-authenticate", b'Bearer realm="flowwire"')],
+    )
 
 
 async def refuse_host(send: Send) -> None:

@@ -72,6 +72,13 @@ class Options:
     default only who started the execution, or an admin, may (see `may_command`)."""
     api_key: str | None = None
     """Bearer key of `POST …/publish`; publishing over HTTP is off without one."""
+    monitor_key: str | None = None
+    """Bearer key of `GET …/stats` (and metrics); None leaves them open. `GET …/health`
+    stays open for load balancers."""
+    max_connections: int = 10_000
+    """Connections this process holds at once; past this, new ones get `goaway` and 1013."""
+    max_connections_per_principal: int = 100
+    """Connections one principal (by id) holds at once in this process; then `goaway`, 1013."""
     broker: Broker | None = None
     """Where seq numbers and history live; a MemoryBroker by default."""
     handler: CommandHandler | None = None
@@ -153,6 +160,9 @@ class OptionArgs(TypedDict, total=False):
     authorize: AuthorizeHook | None
     authorize_command: AuthorizeCommandHook | None
     api_key: str | None
+    monitor_key: str | None
+    max_connections: int
+    max_connections_per_principal: int
     broker: Broker | None
     handler: CommandHandler | None
     close_timeout_ms: int
@@ -178,6 +188,8 @@ _POSITIVE = (
     "auth_timeout_ms",
     "close_timeout_ms",
     "send_timeout_ms",
+    "max_connections",
+    "max_connections_per_principal",
 )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
+from collections import Counter
 from collections.abc import Iterable
 from typing import Any, Protocol
 
@@ -71,6 +72,8 @@ class Runtime:
         self.json = ws.JsonCodec()
         self.msgpack = ws.MsgpackCodec()
         self.connections: set[Member] = set()
+        self._per_principal: Counter[str] = Counter()
+        self._principal_of: dict[Member, str] = {}
         self.stats = Stats()
         self.loop: asyncio.AbstractEventLoop | None = None
         self.publisher: Publisher = self
@@ -210,6 +213,33 @@ class Runtime:
         self.release(topics)
         if not keep_registered:
             self.connections.discard(connection)
+            self._count(connection, None)
+
+    def admit(self, connection: Member, principal: str | None) -> bool:
+        """Count a connection (new, or whose principal became known); False, counting
+        nothing, when this process or this principal holds too many already."""
+        options = self.options
+        if connection not in self.connections and len(self.connections) >= options.max_connections:
+            return False
+        if (
+            principal is not None
+            and self._principal_of.get(connection) != principal
+            and self._per_principal[principal] >= options.max_connections_per_principal
+        ):
+            return False
+        self.connections.add(connection)
+        self._count(connection, principal)
+        return True
+
+    def _count(self, connection: Member, principal: str | None) -> None:
+        previous = self._principal_of.pop(connection, None)
+        if previous is not None:
+            self._per_principal[previous] -= 1
+            if not self._per_principal[previous]:
+                del self._per_principal[previous]
+        if principal is not None:
+            self._principal_of[connection] = principal
+            self._per_principal[principal] += 1
 
     # -- monitoring -------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import wsproto_schema as ws
 from asgi_plugin import FlowwireApp
-from tests.plugin.clients import AsgiClient, websocket_scope
+from tests.plugin.clients import AsgiClient, http, websocket_scope
 
 
 async def connected(app: FlowwireApp, **scope: object) -> AsgiClient:
@@ -97,3 +97,41 @@ async def test_topics_only_named_are_forgotten_when_nobody_subscribes() -> None:
     await kept.request({"type": "unsubscribe", "ref": "u", "topics": ["workflow:w"]})
     await app.runtime.watches.settle()
     assert app.broker.health()["topics"] == 1, "a topic with history is kept"
+
+
+async def test_connections_are_limited_per_process_and_per_principal() -> None:
+    app = FlowwireApp(
+        max_connections=3,
+        max_connections_per_principal=2,
+        authenticate=lambda handshake: {"id": handshake.query_param("user") or "anon"},
+    )
+    ada = [await connected(app, query=b"user=ada") for _ in range(2)]
+    turned = AsgiClient(app, query=b"user=ada")
+    await turned.connect()
+    goaway = await turned.recv()
+    assert (goaway["type"], goaway["reason"], goaway["reconnect_ms"]) == (
+        "goaway",
+        "too many connections",
+        5000,
+    )
+    closed = await turned.expect_close()
+    assert closed.code == 1013, "try again later: the client backs off and comes back"
+    bob = await connected(app, query=b"user=bob")  # another principal still gets in
+    full = AsgiClient(app, query=b"user=cy")
+    await full.connect()
+    assert (await full.recv())["type"] == "goaway" and (await full.expect_close()).code == 1013
+    await ada[0].disconnect()
+    again = await connected(app, query=b"user=cy")  # a slot came free
+    assert len(app.connections) == 3
+    for client in (ada[1], bob, again):
+        await client.disconnect()
+
+
+async def test_stats_can_be_protected_and_health_stays_open() -> None:
+    app = FlowwireApp(monitor_key="watch-key")
+    assert (await http(app, "GET", "/stats"))[0] == 401
+    status, _, _ = await http(
+        app, "GET", "/stats", headers=[(b"authorization", b"Bearer watch-key")]
+    )
+    assert status == 200
+    assert (await http(app, "GET", "/health"))[0] == 200
