@@ -31,7 +31,7 @@ async def test_a_topic_only_named_expires_in_redis_and_one_published_on_stays(
     apps: list[FlowwireApp],  # noqa: F811
 ) -> None:
     a, b = apps
-    client, _ = await subscriber(b, "made-up:1", TOPIC, snapshot=False)
+    await subscriber(b, "made-up:1", TOPIC, snapshot=False)
     redis = a.broker.client()
     try:
         assert await redis.pttl(a.broker.key("epoch", "made-up:1")) > 0, "it expires"
