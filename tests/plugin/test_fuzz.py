@@ -31,8 +31,16 @@ from asgi_plugin.core.session import Session, SessionLimits
 
 pytestmark = [pytest.mark.slow]
 
+SCALARS = st.none() | st.booleans() | st.floats(allow_nan=False) | st.text(max_size=8)
+PACKABLE = st.recursive(
+    SCALARS | st.integers(-(2**63), 2**64 - 1),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
 JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    SCALARS | st.integers(),
     lambda inner: (
         st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
     ),
@@ -68,7 +76,7 @@ def test_json_codec_answers_every_frame_with_a_command_or_a_protocol_error(data:
             assert int(error.close_code) in CLOSE_CODES
 
 
-@given(st.one_of(st.binary(max_size=64), JSON_VALUES.map(lambda v: msgspec.msgpack.encode(v))))
+@given(st.one_of(st.binary(max_size=64), PACKABLE.map(lambda v: msgspec.msgpack.encode(v))))
 def test_msgpack_codec_answers_every_frame_with_a_command_or_a_protocol_error(data: bytes) -> None:
     try:
         ws.MsgpackCodec().decode_command(data, max_bytes=4096)
