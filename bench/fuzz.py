@@ -1,0 +1,152 @@
+"""Fuzz a real server, long: `python -m bench.fuzz [--frames 100000] [--clients 8]`.
+
+A uvicorn process serves flowwire with its default limits. Fuzz clients send
+junk of every kind (random bytes and text, JSON values, valid commands with one
+thing broken, deep nesting, huge integers, floods), reconnecting whenever they
+are closed; meanwhile a healthy client receives a steady stream of published
+events. At the end: no traceback in the server's log, no 1011 close, the
+server's memory where it started (within the noise of its allocator), the
+healthy stream complete and in order. It prints the figures and writes
+bench/results/fuzz.json. Not timed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import json
+import random
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import websockets
+
+from bench.server import ROOT
+from tests.plugin.test_bad_input import random_frame
+from tests.servers.harness import ServerProcess, WsClient, node_status, publish
+from wsproto_schema.contract import Contract
+
+MiB = 1024 * 1024
+
+
+def junk(rng: random.Random) -> str | bytes:
+    """`random_frame`'s junk, plus the attacks the limits exist for."""
+    kind = rng.randrange(10)
+    if kind == 0:
+        depth = rng.randrange(60, 3000)
+        return (
+            '{"type":"input","execution_id":"e","node_id":"n","value":'
+            + "[" * depth
+            + "]" * depth
+            + "}"
+        )
+    if kind == 1:
+        return json.dumps(
+            {"type": "execute", "workflow": {"id": "w", "nodes": []}, "inputs": {"n": 10**30}}
+        )
+    return random_frame(rng)
+
+
+async def fuzzer(
+    url: str, rng: random.Random, frames: int, counts: collections.Counter[str]
+) -> None:
+    sent = 0
+    while sent < frames:
+        try:
+            async with websockets.connect(url, open_timeout=10, max_size=None) as ws:
+                reader = asyncio.create_task(_drain(ws, counts))
+                try:
+                    while sent < frames:
+                        await ws.send(junk(rng))
+                        sent += 1
+                        counts["sent"] += 1
+                        if sent % 50 == 0:
+                            await asyncio.sleep(0)  # let the reader and the server breathe
+                finally:
+                    reader.cancel()
+        except websockets.ConnectionClosed as closed:
+            code = closed.rcvd.code if closed.rcvd is not None else 1006
+            counts[f"closed {code}"] += 1
+        except OSError:
+            counts["connect failed"] += 1
+
+
+async def _drain(ws: Any, counts: collections.Counter[str]) -> None:
+    async for message in ws:
+        frame = json.loads(message) if isinstance(message, str) else {}
+        counts[f"frame {frame.get('type')}:{frame.get('code', '')}"] += 1
+
+
+async def run(frames: int, clients: int, events: int) -> dict[str, Any]:
+    from tests.plugin import clients as checked
+
+    # The healthy client checks every frame against the committed schema, as in the tests.
+    checked.CONTRACT = Contract.from_directory(ROOT / "schemas")
+    directory = Path(tempfile.mkdtemp(prefix="fw-fuzz-"))
+    server = ServerProcess(
+        "uvicorn-sansio", "tests.servers.apps:app", directory / "server.log"
+    ).start()
+    try:
+        healthy = await WsClient.connect(server.url(), max_size=None)
+        await healthy.subscribe("workflow:w")
+        rss_before = server.rss()
+        counts: collections.Counter[str] = collections.Counter()
+        rng = random.Random(20261202)
+        fuzzers = [
+            asyncio.create_task(
+                fuzzer(server.url(), random.Random(rng.random()), frames // clients, counts)
+            )
+            for _ in range(clients)
+        ]
+        seqs: list[int] = []
+
+        async def stream() -> None:
+            for start in range(0, events, 10):
+                await publish(server, [node_status(i) for i in range(start, start + 10)])
+                await asyncio.sleep(0.02)  # a steady stream, not a burst
+
+        publisher = asyncio.create_task(stream())
+        while len(seqs) < events:
+            seqs.append((await healthy.recv_event(60))["seq"])
+        await publisher
+        await asyncio.gather(*fuzzers)
+        rss_after = server.rss()
+        logs = server.logs()
+        result = {
+            "frames_sent": counts["sent"],
+            "closes": {k: v for k, v in counts.items() if k.startswith("closed")},
+            "answers": {k: v for k, v in counts.items() if k.startswith("frame")},
+            "healthy_events": len(seqs),
+            "healthy_in_order": seqs == list(range(1, events + 1)),
+            "tracebacks": logs.count("Traceback"),
+            "closes_1011": counts["closed 1011"],
+            "rss_before_mib": round(rss_before / MiB, 1),
+            "rss_after_mib": round(rss_after / MiB, 1),
+        }
+    finally:
+        server.stop()
+    return result
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.fuzz", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--frames", type=int, default=100_000)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--events", type=int, default=2_000, help="of the healthy stream")
+    args = parser.parse_args(argv)
+    result = asyncio.run(run(args.frames, args.clients, args.events))
+    print(json.dumps(result, indent=1))
+    out = ROOT / "bench" / "results" / "fuzz.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=1))
+    ok = result["tracebacks"] == 0 and result["closes_1011"] == 0 and result["healthy_in_order"]
+    if not ok:
+        raise SystemExit("the fuzz run found a problem: see above")
+
+
+if __name__ == "__main__":
+    main()
