@@ -4,9 +4,10 @@ A uvicorn process serves flowwire with its default limits. Fuzz clients send
 junk of every kind (random bytes and text, JSON values, valid commands with one
 thing broken, deep nesting, huge integers, floods), reconnecting whenever they
 are closed; meanwhile a healthy client receives a steady stream of published
-events. At the end: no traceback in the server's log, no 1011 close, the
-server's memory where it started (within the noise of its allocator), the
-healthy stream complete and in order. It prints the figures and writes
+events. It runs in rounds; at the end: no traceback in the server's log, no
+1011 close, the server's memory levelling off from round to round (the growth
+over the later half at most a quarter of the earlier half's: a leak grows
+alike in both), the healthy stream complete and in order. It prints the figures and writes
 bench/results/fuzz.json. Not timed.
 """
 
@@ -79,7 +80,15 @@ async def _drain(ws: Any, counts: collections.Counter[str]) -> None:
         counts[f"frame {frame.get('type')}:{frame.get('code', '')}"] += 1
 
 
-async def run(frames: int, clients: int, events: int) -> dict[str, Any]:
+def levels_off(rss: list[int]) -> bool:
+    """The growth over the later half of the rounds is at most a quarter of the growth
+    over the earlier half (a leak grows alike in both)."""
+    middle = len(rss) // 2
+    early, late = rss[middle] - rss[0], rss[-1] - rss[middle]
+    return late <= max(early // 4, 2 * MiB)
+
+
+async def run(frames: int, clients: int, events: int, rounds: int) -> dict[str, Any]:
     from tests.plugin import clients as checked
 
     # The healthy client checks every frame against the committed schema, as in the tests.
@@ -91,39 +100,50 @@ async def run(frames: int, clients: int, events: int) -> dict[str, Any]:
     try:
         healthy = await WsClient.connect(server.url(), max_size=None)
         await healthy.subscribe("workflow:w")
-        rss_before = server.rss()
+        rss = [server.rss()]
         counts: collections.Counter[str] = collections.Counter()
         rng = random.Random(20261202)
-        fuzzers = [
-            asyncio.create_task(
-                fuzzer(server.url(), random.Random(rng.random()), frames // clients, counts)
-            )
-            for _ in range(clients)
-        ]
         seqs: list[int] = []
+        # In rounds, the memory after each: a leak grows in every round, an allocator's
+        # pools and the bounded history grow in the first ones and level off.
+        for _ in range(rounds):
+            fuzzers = [
+                asyncio.create_task(
+                    fuzzer(
+                        server.url(),
+                        random.Random(rng.random()),
+                        frames // clients // rounds,
+                        counts,
+                    )
+                )
+                for _ in range(clients)
+            ]
+            first, last = len(seqs), len(seqs) + events // rounds
 
-        async def stream() -> None:
-            for start in range(0, events, 10):
-                await publish(server, [node_status(i) for i in range(start, start + 10)])
-                await asyncio.sleep(0.02)  # a steady stream, not a burst
+            async def stream(first: int = first, last: int = last) -> None:
+                for start in range(first, last, 10):
+                    await publish(
+                        server, [node_status(i) for i in range(start, min(start + 10, last))]
+                    )
+                    await asyncio.sleep(0.02)  # a steady stream, not a burst
 
-        publisher = asyncio.create_task(stream())
-        while len(seqs) < events:
-            seqs.append((await healthy.recv_event(60))["seq"])
-        await publisher
-        await asyncio.gather(*fuzzers)
-        rss_after = server.rss()
+            publisher = asyncio.create_task(stream())
+            while len(seqs) < last:
+                seqs.append((await healthy.recv_event(60))["seq"])
+            await publisher
+            await asyncio.gather(*fuzzers)
+            rss.append(server.rss())
         logs = server.logs()
         result = {
             "frames_sent": counts["sent"],
             "closes": {k: v for k, v in counts.items() if k.startswith("closed")},
             "answers": {k: v for k, v in counts.items() if k.startswith("frame")},
             "healthy_events": len(seqs),
-            "healthy_in_order": seqs == list(range(1, events + 1)),
+            "healthy_in_order": seqs == list(range(1, len(seqs) + 1)),
             "tracebacks": logs.count("Traceback"),
             "closes_1011": counts["closed 1011"],
-            "rss_before_mib": round(rss_before / MiB, 1),
-            "rss_after_mib": round(rss_after / MiB, 1),
+            "rss_mib_per_round": [round(r / MiB, 1) for r in rss],
+            "memory_levels_off": levels_off(rss),
         }
     finally:
         server.stop()
@@ -137,13 +157,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--frames", type=int, default=100_000)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--events", type=int, default=2_000, help="of the healthy stream")
+    parser.add_argument("--rounds", type=int, default=4, help="memory is measured after each")
     args = parser.parse_args(argv)
-    result = asyncio.run(run(args.frames, args.clients, args.events))
+    result = asyncio.run(run(args.frames, args.clients, args.events, args.rounds))
     print(json.dumps(result, indent=1))
     out = ROOT / "bench" / "results" / "fuzz.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1))
-    ok = result["tracebacks"] == 0 and result["closes_1011"] == 0 and result["healthy_in_order"]
+    ok = (
+        result["tracebacks"] == 0
+        and result["closes_1011"] == 0
+        and result["healthy_in_order"]
+        and result["memory_levels_off"]
+    )
     if not ok:
         raise SystemExit("the fuzz run found a problem: see above")
 

@@ -189,6 +189,9 @@ class Connection:
 
     async def _cleanup(self) -> None:
         self._closing = True
+        # The reader is leaving already: a writer given up from now on (its stall timer)
+        # must not cancel it in the middle of stopping that same writer.
+        self._reader = None
         self.runtime.forget(self)
         if self._timer is not None:
             self._timer.cancel()

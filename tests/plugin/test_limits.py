@@ -135,3 +135,40 @@ async def test_stats_can_be_protected_and_health_stays_open() -> None:
     )
     assert status == 200
     assert (await http(app, "GET", "/health"))[0] == 200
+
+
+async def test_a_stalled_send_given_up_while_the_client_leaves_ends_quietly() -> None:
+    """Found by `python -m bench.fuzz`: the client disconnected and the connection's
+    cleanup was stopping a writer blocked in `send` when the stall timer gave the connection
+    up too; the cancellation meant for a reader still reading hit the cleanup, and escaped
+    the ASGI call as a traceback in the server's log."""
+    app = FlowwireApp(send_timeout_ms=60_000)
+    inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    blocked = asyncio.Event()
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+        if message["type"] == "websocket.send" and len(sent) > 2:
+            blocked.set()
+            try:
+                await asyncio.Event().wait()  # the socket's buffers are full
+            except BaseException:
+                # The cleanup stops this send; in the same turn the stall timer fires.
+                connection.abandon()
+                raise
+
+    await inbox.put({"type": "websocket.connect"})
+    serving = asyncio.create_task(app(websocket_scope(), inbox.get, send))
+    await inbox.put(
+        {"type": "websocket.receive", "text": '{"type":"subscribe","topics":["workflow:w"]}'}
+    )
+    for i in range(3):
+        await app.publish(
+            ws.NodeStatus(workflow_id="w", execution_id="e", node_id=f"n{i}", status="running")
+        )
+    await asyncio.wait_for(blocked.wait(), 10)
+    (connection,) = app.connections
+    await inbox.put({"type": "websocket.disconnect", "code": 1006})
+    await asyncio.wait_for(serving, 10)  # returns: no CancelledError escapes the app
+    assert not app.connections
