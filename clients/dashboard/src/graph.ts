@@ -186,7 +186,6 @@ export class GraphView {
     const attempt = (node.attempt ?? 1) > 1 ? ` · try ${node.attempt}` : "";
     const progress = node.status === "running" && node.progress !== undefined ? ` ${Math.round(node.progress * 100)}%` : "";
     text(els.meta, `${node.kind ?? "node"} · ${node.status}${progress}${attempt}`);
-    attr(els.g, "aria-label", `${node.name ?? node.id}: ${node.status}${attempt}`);
     const fraction = node.status === "succeeded" ? 1 : node.status === "running" ? node.progress ?? 0 : 0;
     attr(els.bar, "width", (fraction * NODE_W).toFixed(1));
   }

@@ -52,7 +52,7 @@ export class PanelView {
     for (const [name, value] of rows) list.append(h("dt", {}, name), h("dd", { "data-field": name.toLowerCase() }, value));
     const parts: HTMLElement[] = [list];
     if (node.error) parts.push(h("div", { class: "error", role: "alert", "data-field": "error" }, `${node.error.code ? `${node.error.code}: ` : ""}${node.error.message}`));
-    if (node.text) parts.push(h("h3", {}, "Streamed text"), h("pre", { class: "tokens", "data-field": "tokens" }, node.text));
+    if (node.text) parts.push(h("h3", {}, "Streamed text"), h("pre", { class: "tokens", "data-field": "text" }, node.text));
     if (node.output !== undefined) {
       parts.push(h("details", { class: "output", open: this.outputOpen }, h("summary", {}, "Output"), h("pre", { "data-field": "output" }, json(node.output))));
     }

@@ -44,7 +44,6 @@ export class RunsView {
         text(item.name, entry.name ?? entry.workflow_id);
         text(item.meta, `${entry.status} · ${Math.round(entry.progress.percent)}% · ${clock(entry.started_ts)}`);
         attr(item.button, "data-status", entry.status);
-        attr(item.button, "aria-label", `${entry.name ?? entry.workflow_id}, ${entry.status}, started ${clock(entry.started_ts)}`);
       }
     }
     for (const [id, item] of this.items) {
