@@ -80,9 +80,9 @@ def test_the_wheel_ships_the_dashboard(tmp_path: Path) -> None:
     [wheel] = tmp_path.glob("flowwire-*.whl")
     with zipfile.ZipFile(wheel) as archive:
         for name in BUILT:
-            assert archive.read(f"asgi_plugin/transport/static/{name}") == (
-                STATIC / name
-            ).read_bytes()
+            assert (
+                archive.read(f"asgi_plugin/transport/static/{name}") == (STATIC / name).read_bytes()
+            )
 
 
 def browser_test(file: str, control: ControlServer, screenshots: Path) -> int:
@@ -119,7 +119,8 @@ def screenshots(tmp_path: Path) -> Path:
 @pytest.mark.slow
 @pytest.mark.browser
 @pytest.mark.node
-def test_dashboard_in_chromium(client_build: Path, tmp_path: Path, screenshots: Path) -> None:
+@pytest.mark.usefixtures("client_build")  # the harness helpers import @flowwire/client
+def test_dashboard_in_chromium(tmp_path: Path, screenshots: Path) -> None:
     """Every sample, the controls, the input form, two pages and a late joiner, axe-core, a
     300-node graph and 10,000 log lines, the FastAPI recipe: test/dashboard.test.mjs."""
     with ControlServer(tmp_path) as control:
@@ -132,7 +133,8 @@ def test_dashboard_in_chromium(client_build: Path, tmp_path: Path, screenshots: 
 @pytest.mark.browser
 @pytest.mark.node
 @pytest.mark.redis
-def test_dashboard_across_a_restart(client_build: Path, tmp_path: Path, screenshots: Path) -> None:
+@pytest.mark.usefixtures("client_build")
+def test_dashboard_across_a_restart(tmp_path: Path, screenshots: Path) -> None:
     """The page's server SIGKILLed and restarted mid-run, the run on another process over
     Redis: test/restart.test.mjs."""
     tools.redis_server()

@@ -101,7 +101,10 @@ async def test_list_by_topic_or_pattern_with_a_limit_and_the_graph() -> None:
     answer = await listed(app, topics=["workflow:etl"], limit=1, nodes=True)
     [newest] = answer["data"]["executions"]
     assert newest["execution_id"] == "etl-2"
-    assert newest["nodes"] == {"a": {"status": "pending", "kind": "sleep"}, "b": {"status": "pending"}}
+    assert newest["nodes"] == {
+        "a": {"status": "pending", "kind": "sleep"},
+        "b": {"status": "pending"},
+    }
     assert newest["edges"] == [{"source": "a", "target": "b"}]
     answer = await listed(app, topics=["workflow:p*", "workflow:nothing"])
     assert [e["execution_id"] for e in answer["data"]["executions"]] == ["pay-1"]
