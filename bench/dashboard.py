@@ -25,6 +25,7 @@ def run(nodes: int = 300, reps: int = 3) -> dict[str, Any]:
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if node is None or chromium is None:
         raise RuntimeError("the dashboard benchmark needs Node.js (npm ci) and Chromium")
+    script = str(ROOT / "bench" / "dashboard_browser.mjs")
     with tempfile.TemporaryDirectory() as logs:
         server = ServerProcess(
             "uvicorn-sansio", "tests.servers.apps:client_app()", Path(logs) / "server.log"
@@ -32,8 +33,7 @@ def run(nodes: int = 300, reps: int = 3) -> dict[str, Any]:
         server.start()
         try:
             done = subprocess.run(
-                [node, str(ROOT / "bench" / "dashboard_browser.mjs"), str(server.port)]
-                + [str(nodes), str(reps)],
+                [node, script, str(server.port), str(nodes), str(reps)],
                 cwd=ROOT,
                 capture_output=True,
                 text=True,
