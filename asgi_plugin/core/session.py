@@ -365,11 +365,9 @@ class Session:
     def _list(self, command: ws.ListExecutions) -> list[Action]:
         """`list`: topics are checked like a subscribe's; the broker and the authorizer do
         the rest (see `listed`)."""
-        for index, topic in enumerate(command.topics):
-            if problem := validate_topic(topic):
-                path = f"$.topics[{index}]"
-                error = ProtocolError(ErrorCode.INVALID_FRAME, f"{path}: {problem}", path=path)
-                return self._error(error, command.ref)
+        error = _malformed_topic(command.topics)
+        if error is not None:
+            return self._error(error, command.ref)
         topics = tuple(dict.fromkeys(command.topics))
         return [ListRequest(command.ref, topics, command.limit, command.nodes)]
 
@@ -386,6 +384,15 @@ class Session:
 
     def _error(self, error: ProtocolError, ref: str | None) -> list[Action]:
         return [Send(error.to_frame(ref))]
+
+
+def _malformed_topic(topics: list[str]) -> ProtocolError | None:
+    """The error for the first malformed topic or pattern of a command, if any."""
+    for index, topic in enumerate(topics):
+        if problem := validate_topic(topic):
+            path = f"$.topics[{index}]"
+            return ProtocolError(ErrorCode.INVALID_FRAME, f"{path}: {problem}", path=path)
+    return None
 
 
 def _builtins(part: ws.Part) -> dict[str, Any]:
