@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import batch, bundle, codec, fanout, memory, redis_latency, scale, slow
+from bench import batch, bundle, codec, dashboard, fanout, memory, redis_latency, scale, slow
 from bench.environment import describe
 from bench.procstat import raise_fd_limit
 from bench.report import write_report
@@ -37,6 +37,7 @@ BENCHMARKS: dict[str, Callable[..., Any]] = {
     "redis": redis_latency.run,
     "batch": batch.run,
     "bundle": bundle.run,
+    "dashboard": dashboard.run,
 }
 
 QUICK: dict[str, dict[str, Any]] = {
@@ -54,6 +55,7 @@ QUICK: dict[str, dict[str, Any]] = {
     "redis": {"clients": 5, "rate": 40, "seconds": 0.25, "reps": 1},
     "batch": {"clients": 8, "events": 20, "reps": 1},
     "bundle": {},  # sizes, not timings: the same at any size
+    "dashboard": {"nodes": 30, "reps": 1},
 }
 
 

@@ -3,7 +3,8 @@
     uvicorn examples.fastapi_app:app
     hypercorn examples.fastapi_app:app
 
-Browsers connect to ws://localhost:8000/ws; GET /ws/stats, POST /ws/publish.
+Browsers connect to ws://localhost:8000/ws; GET /ws/stats, POST /ws/publish; the live
+dashboard is at http://localhost:8000/ws/dashboard/.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from starlette.routing import WebSocketRoute
 
 from flowwire import FlowwireApp
 
-flowwire = FlowwireApp(api_key=os.environ.get("FLOWWIRE_API_KEY", "change-me"))
+flowwire = FlowwireApp(api_key=os.environ.get("FLOWWIRE_API_KEY", "change-me"), dashboard=True)
 
 # Mounted apps get no lifespan of their own: flowwire starts and drains with the app.
 app = FastAPI(lifespan=flowwire.lifespan)

@@ -83,9 +83,35 @@ export interface ExecuteResult {
   topic: string;
 }
 
+/**
+ * One execution in the reply to `list`: its state as an `execution.snapshot` has it,
+ * with `nodes` and `edges` only when the command asked for them.
+ */
+export interface ExecutionSummary {
+  topic: string;
+  workflow_id: string;
+  execution_id: string;
+  /** Milliseconds since the Unix epoch. */
+  ts: number;
+  status: ExecutionStatusValue;
+  name?: string | null;
+  nodes?: { [key: string]: NodeSnapshot } | null;
+  edges?: EdgeInfo[] | null;
+  progress: ProgressSnapshot;
+  started_ts?: number | null;
+  finished_ts?: number | null;
+  error?: ErrorInfo | null;
+  last_seq: number;
+}
+
 /** `data` of the reply to `input`. */
 export interface InputResult {
   accepted: boolean;
+}
+
+/** `data` of the reply to `list`: newest first (by `started_ts`). */
+export interface ListResult {
+  executions: ExecutionSummary[];
 }
 
 /** A node of the workflow graph, as announced by `execution.started`. */
@@ -551,6 +577,22 @@ export interface Input {
   idempotency_key?: string | null;
 }
 
+/**
+ * The recent executions, live and finished, of topics the principal may subscribe to,
+ * newest first (a dashboard's runs list).
+ */
+export interface ListExecutions {
+  type: "list";
+  /** Chosen by the client; echoed by the reply or error. */
+  ref?: string | null;
+  /** Topics or `prefix*` patterns to look in; each topic found is authorized like a subscribe, and left out when refused. Default: `["*"]`. */
+  topics?: string[];
+  /** At most this many executions. Default: `100`. */
+  limit?: number;
+  /** Include each execution's `nodes` and `edges`. Default: `false`. */
+  nodes?: boolean;
+}
+
 /** Client heartbeat: the server answers `pong` with the same `ts`. */
 export interface PingCommand {
   type: "ping";
@@ -634,6 +676,7 @@ export type ClientFrame =
   | Execute
   | Control
   | Input
+  | ListExecutions
   | PingCommand
   | PongCommand;
 
@@ -645,6 +688,7 @@ export const CLIENT_FRAME_TYPES = [
   "execute",
   "control",
   "input",
+  "list",
   "ping",
   "pong",
 ] as const;
@@ -808,6 +852,10 @@ export function isControl(frame: { readonly type: string }): frame is Control {
 
 export function isInput(frame: { readonly type: string }): frame is Input {
   return frame.type === "input";
+}
+
+export function isListExecutions(frame: { readonly type: string }): frame is ListExecutions {
+  return frame.type === "list";
 }
 
 export function isPingCommand(frame: { readonly type: string }): frame is PingCommand {

@@ -25,6 +25,8 @@ CONTENDERS = {"raw", "flowwire", "manager", "socketio", "broadcaster"}
 def quick_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tools.node()  # the bundle benchmark bundles with esbuild
     tools.node_package("esbuild")
+    tools.node_package("playwright-core")  # the dashboard benchmark drives Chromium
+    tools.chromium()
     out = tmp_path_factory.mktemp("bench")
     command = [
         sys.executable,
@@ -94,6 +96,13 @@ def test_bundle_sizes_of_the_client_and_its_peers(quick_run: Path) -> None:
         assert 0 < sizes["gzip_bytes"] < sizes["minified_bytes"]
 
 
+def test_dashboard_renders_the_generated_graph_and_takes_every_event(quick_run: Path) -> None:
+    dashboard = result(quick_run, "dashboard")
+    assert (dashboard["nodes"], dashboard["events"]) == (30, 45)
+    assert dashboard["first_render_ms"] > 0 and dashboard["per_event_us"] > 0
+    assert 0 < dashboard["bundle"]["js_gzip_bytes"] < dashboard["bundle"]["js_bytes"]
+
+
 def test_report_has_every_section_and_its_plots(quick_run: Path) -> None:
     report = (quick_run / "benchmarks.md").read_text()
     for heading in (
@@ -106,6 +115,7 @@ def test_report_has_every_section_and_its_plots(quick_run: Path) -> None:
         "## 6. Through Redis",
         "## 7. Batch frames",
         "## 8. Client bundle size",
+        "## 9. Dashboard",
         "## Machine and versions",
         "## Reproduce",
         "`--quick` run",

@@ -15,6 +15,7 @@ __all__ = [
     "EdgeSpec",
     "Execute",
     "Input",
+    "ListExecutions",
     "NodeSpec",
     "PingCommand",
     "PongCommand",
@@ -133,6 +134,26 @@ class Input(Command, tag="input", frozen=True, kw_only=True):
     node_id: Id
     value: JsonValue
     idempotency_key: IdempotencyKey | None = None
+
+
+class ListExecutions(Command, tag="list", frozen=True, kw_only=True):
+    """The recent executions, live and finished, of topics the principal may subscribe to,
+    newest first (a dashboard's runs list)."""
+
+    topics: Annotated[
+        list[Topic],
+        msgspec.Meta(
+            min_length=1,
+            description="Topics or `prefix*` patterns to look in; each topic found is "
+            "authorized like a subscribe, and left out when refused.",
+        ),
+    ] = msgspec.field(default_factory=lambda: ["*"])
+    limit: Annotated[
+        int, msgspec.Meta(ge=1, le=1000, description="At most this many executions.")
+    ] = 100
+    nodes: Annotated[
+        bool, msgspec.Meta(description="Include each execution's `nodes` and `edges`.")
+    ] = False
 
 
 class PingCommand(Command, tag="ping", frozen=True, kw_only=True):

@@ -8,7 +8,7 @@ import msgspec
 
 from .base import Frame, JsonValue, Part, Timestamp
 from .codes import ErrorCode
-from .events import ExecutionStatusValue
+from .events import EdgeInfo, ErrorInfo, ExecutionStatusValue, NodeSnapshot, ProgressSnapshot
 
 __all__ = [
     "FRAME_UNION",
@@ -17,8 +17,10 @@ __all__ = [
     "ControlResult",
     "ErrorFrame",
     "ExecuteResult",
+    "ExecutionSummary",
     "Goaway",
     "InputResult",
+    "ListResult",
     "Ping",
     "Pong",
     "Reply",
@@ -146,3 +148,28 @@ class InputResult(Part, frozen=True, kw_only=True):
     """`data` of the reply to `input`."""
 
     accepted: bool
+
+
+class ExecutionSummary(Part, frozen=True, kw_only=True):
+    """One execution in the reply to `list`: its state as an `execution.snapshot` has it,
+    with `nodes` and `edges` only when the command asked for them."""
+
+    topic: str
+    workflow_id: str
+    execution_id: str
+    ts: Timestamp
+    status: ExecutionStatusValue
+    name: str | None = None
+    nodes: dict[str, NodeSnapshot] | None = None
+    edges: list[EdgeInfo] | None = None
+    progress: ProgressSnapshot
+    started_ts: Timestamp | None = None
+    finished_ts: Timestamp | None = None
+    error: ErrorInfo | None = None
+    last_seq: Annotated[int, msgspec.Meta(ge=0)]
+
+
+class ListResult(Part, frozen=True, kw_only=True):
+    """`data` of the reply to `list`: newest first (by `started_ts`)."""
+
+    executions: list[ExecutionSummary]

@@ -11,6 +11,7 @@ from .commands import (
     Control,
     Execute,
     Input,
+    ListExecutions,
     PingCommand,
     PongCommand,
     Subscribe,
@@ -64,7 +65,9 @@ StreamEvent = Union[
     InputRequested,
 ]
 ServerFrame = Union[ControlFrame, StreamEvent]
-ClientFrame = Union[Auth, Subscribe, Unsubscribe, Execute, Control, Input, PingCommand, PongCommand]
+ClientFrame = Union[
+    Auth, Subscribe, Unsubscribe, Execute, Control, Input, ListExecutions, PingCommand, PongCommand
+]
 
 EventT = TypeVar("EventT", bound=type[Event])
 

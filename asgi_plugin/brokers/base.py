@@ -34,6 +34,7 @@ __all__ = [
     "BrokerUnavailable",
     "StreamPosition",
     "stamp",
+    "summary",
 ]
 
 PENDING_TTL_MS = 60_000
@@ -160,6 +161,11 @@ class Broker(ABC):
     async def execution_topic(self, execution_id: str) -> str | None:
         """The topic an execution publishes on, if the broker has seen it."""
 
+    async def executions(self, topic: str, *, nodes: bool) -> list[ws.ExecutionSummary]:
+        """The executions of one topic the broker still keeps, live and finished (the latest
+        `finished_snapshots`), for `list`; with their nodes and edges if `nodes`."""
+        return [summary(s, nodes=nodes) for s in await self.snapshots(topic, live_only=False)]
+
     async def catch_up(
         self, topic: str, since: ws.SincePosition | None, *, snapshot: bool
     ) -> CatchUp:
@@ -220,6 +226,25 @@ class Broker(ABC):
     def health(self) -> dict[str, Any]:
         """The broker's state for the health and stats endpoints."""
         return {"kind": type(self).__name__, "ok": True}
+
+
+def summary(snapshot: ws.ExecutionSnapshot, *, nodes: bool) -> ws.ExecutionSummary:
+    """An execution's snapshot as a `list` reply shows it."""
+    return ws.ExecutionSummary(
+        topic=snapshot.topic,
+        workflow_id=snapshot.workflow_id,
+        execution_id=snapshot.execution_id,
+        ts=snapshot.ts,
+        status=snapshot.status,
+        name=snapshot.name,
+        nodes=dict(snapshot.nodes) if nodes else None,
+        edges=list(snapshot.edges) if nodes and snapshot.edges else None,
+        progress=snapshot.progress,
+        started_ts=snapshot.started_ts,
+        finished_ts=snapshot.finished_ts,
+        error=snapshot.error,
+        last_seq=snapshot.last_seq,
+    )
 
 
 def stamp(event: Event) -> Event:

@@ -20,6 +20,7 @@ __all__ = [
     "Close",
     "CommandRequest",
     "Leave",
+    "ListRequest",
     "Request",
     "Send",
     "SendEncoded",
@@ -98,5 +99,17 @@ class CommandRequest:
         return self.command.ref
 
 
-Request = Union[AuthenticateRequest, SubscribeRequest, CommandRequest]
+@dataclass(frozen=True)
+class ListRequest:
+    """List the recent executions of the topics matching `topics` that the principal may
+    subscribe to (the others are left out); answer with `listed(request, executions)` or
+    `fail(request, error)`."""
+
+    ref: str | None
+    topics: tuple[str, ...]
+    limit: int
+    nodes: bool
+
+
+Request = Union[AuthenticateRequest, SubscribeRequest, CommandRequest, ListRequest]
 Action = Union[Send, SendEncoded, Close, Leave, Request]

@@ -26,6 +26,7 @@ from .actions import (
     Close,
     CommandRequest,
     Leave,
+    ListRequest,
     Request,
     Send,
     SubscribeRequest,
@@ -218,6 +219,8 @@ class Session:
             return self._execute(command)
         if isinstance(command, (ws.Control, ws.Input)):
             return [CommandRequest(command)]
+        if isinstance(command, ws.ListExecutions):
+            return self._list(command)
         raise AssertionError(f"unhandled command {command!r}")  # pragma: no cover
 
     def _subscribe(self, command: ws.Subscribe) -> list[Action]:
@@ -389,11 +392,37 @@ class Session:
             return actions + self.close(error.close_code, error.message[:120])
         return actions + self._error(error, request.ref)
 
+    def _list(self, command: ws.ListExecutions) -> list[Action]:
+        """`list`: topics are checked like a subscribe's; the broker and the authorizer do
+        the rest (see `listed`)."""
+        error = _malformed_topic(command.topics)
+        if error is not None:
+            return self._error(error, command.ref)
+        topics = tuple(dict.fromkeys(command.topics))
+        return [ListRequest(command.ref, topics, command.limit, command.nodes)]
+
+    def listed(self, request: ListRequest, executions: list[ws.ExecutionSummary]) -> list[Action]:
+        """The reply to `list`: the executions the principal may see, newest first (by when
+        they started), at most `limit`, each once."""
+        unique = {e.execution_id: e for e in executions}
+        newest = sorted(unique.values(), key=lambda e: e.started_ts or e.ts, reverse=True)
+        result = ws.ListResult(executions=newest[: request.limit])
+        return [Send(ws.Reply(ref=request.ref, data=_builtins(result)))]
+
     def _settle(self, request: SubscribeRequest) -> None:
         self._reserved -= request.reserved
 
     def _error(self, error: ProtocolError, ref: str | None) -> list[Action]:
         return [Send(error.to_frame(ref))]
+
+
+def _malformed_topic(topics: list[str]) -> ProtocolError | None:
+    """The error for the first malformed topic or pattern of a command, if any."""
+    for index, topic in enumerate(topics):
+        if problem := validate_topic(topic):
+            path = f"$.topics[{index}]"
+            return ProtocolError(ErrorCode.INVALID_FRAME, f"{path}: {problem}", path=path)
+    return None
 
 
 def _builtins(part: ws.Part) -> dict[str, Any]:

@@ -84,7 +84,20 @@ SAMPLES: dict[str, ws.WorkflowSpec] = {
         name="Waits for input",
         nodes=[
             _node("prepare", "sleep", "Prepare release", ms=300),
-            _node("approve", "input", "Approve", prompt="Ship release 1.2 to production?"),
+            _node(
+                "approve",
+                "input",
+                "Approve",
+                prompt="Ship release 1.2 to production?",
+                input_schema={
+                    "type": "object",
+                    "properties": {
+                        "approved": {"type": "boolean", "title": "Approved"},
+                        "note": {"type": "string", "title": "Note"},
+                    },
+                    "required": ["approved"],
+                },
+            ),
             _node("ship", "log", "Ship", message="release shipped"),
         ],
         edges=_edges(("prepare", "approve"), ("approve", "ship")),

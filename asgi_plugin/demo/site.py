@@ -9,11 +9,11 @@ import argparse
 import contextlib
 import socket
 from collections.abc import Sequence
-from importlib import resources
 
 import msgspec
 
 from asgi_plugin.brokers.base import Broker
+from asgi_plugin.transport.dashboard import Dashboard
 from asgi_plugin.transport.logs import redact_server_logs
 from asgi_plugin.transport.middleware import FlowwireMiddleware
 from asgi_plugin.transport.types import Receive, Scope, Send
@@ -24,13 +24,12 @@ __all__ = ["DemoSite", "add_arguments", "create_app", "run"]
 
 
 class DemoSite:
-    """The demo's own pages: `/` (the live view), `/demo.js` (its script: the TypeScript
-    client, built and committed) and `/api/workflows` (the samples)."""
+    """The demo's own pages: `/` (the dashboard, with buttons that run the samples; its
+    files, built and committed, are `/dashboard.js` and `/dashboard.css`) and
+    `/api/workflows` (the samples)."""
 
     def __init__(self) -> None:
-        static = resources.files(__package__ or "asgi_plugin.demo").joinpath("static")
-        self.page = static.joinpath("demo.html").read_bytes()
-        self.script = static.joinpath("demo.js").read_bytes()
+        self.dashboard = Dashboard({"endpoint": "ws", "samples": "api/workflows"})
         self.workflows = msgspec.json.encode(
             [msgspec.to_builtins(spec) for spec in SAMPLES.values()]
         )
@@ -44,13 +43,13 @@ class DemoSite:
         if scope["type"] != "http":
             await send({"type": "websocket.close", "code": 1000})
             return
-        routes = {
-            "/": (b"text/html; charset=utf-8", self.page),
-            "/demo.js": (b"text/javascript; charset=utf-8", self.script),
-            "/api/workflows": (b"application/json", self.workflows),
-        }
-        content_type, body = routes.get(scope["path"], (b"text/plain", b"not found"))
-        status = 200 if scope["path"] in routes else 404
+        path = scope["path"]
+        if path in ("/", "/dashboard.js", "/dashboard.css"):
+            await self.dashboard.respond(send, path.strip("/"), scope.get("method", "GET"))
+            return
+        routes = {"/api/workflows": (b"application/json", self.workflows)}
+        content_type, body = routes.get(path, (b"text/plain", b"not found"))
+        status = 200 if path in routes else 404
         headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})

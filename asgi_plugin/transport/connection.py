@@ -25,6 +25,7 @@ from asgi_plugin.core.actions import (
     Close,
     CommandRequest,
     Leave,
+    ListRequest,
     Send,
     SendEncoded,
     SubscribeRequest,
@@ -32,7 +33,7 @@ from asgi_plugin.core.actions import (
 from asgi_plugin.core.outbox import CloseItem
 from asgi_plugin.core.principals import expires_at, principal_id
 from asgi_plugin.core.session import Session
-from asgi_plugin.core.topics import default_topic
+from asgi_plugin.core.topics import default_topic, is_pattern, pattern_prefix
 from asgi_plugin.engine.handlers import CommandContext, CommandHandler
 from wsproto_schema import CloseCode, Event, WireData
 
@@ -296,6 +297,8 @@ class Connection:
                 await self._authenticate(action)
             elif isinstance(action, CommandRequest):
                 await self._command(action)
+            elif isinstance(action, ListRequest):
+                await self._list(action)
             else:
                 self._apply(action)
 
@@ -378,6 +381,24 @@ class Connection:
             await self._catch_up(self.session.fail(request, self._failure(exc, request)))
             return
         await self._catch_up(self.session.subscribed(request, catch_ups))
+
+    async def _list(self, request: ListRequest) -> None:
+        """`list`: the executions of every topic matching the request that the principal
+        may subscribe to (asked of `authorize` per topic, as a subscribe would)."""
+        broker = self.runtime.broker
+        executions: list[ws.ExecutionSummary] = []
+        try:
+            topics: dict[str, None] = {}
+            for topic in request.topics:
+                found = await broker.topics(pattern_prefix(topic)) if is_pattern(topic) else [topic]
+                topics.update(dict.fromkeys(found))
+            for topic in topics:
+                if await self._authorized("subscribe", topic):
+                    executions += await broker.executions(topic, nodes=request.nodes)
+        except Exception as exc:
+            await self._run(self.session.fail(request, self._failure(exc, request)))
+            return
+        await self._run(self.session.listed(request, executions))
 
     async def _command(self, request: CommandRequest) -> None:
         handler = self.runtime.options.handler
@@ -484,7 +505,7 @@ class Connection:
         await self._catch_up(self.session.succeed(request, result))
 
     def _failure(
-        self, exc: Exception, request: SubscribeRequest | CommandRequest
+        self, exc: Exception, request: SubscribeRequest | CommandRequest | ListRequest
     ) -> ws.ProtocolError:
         """The error the client gets; an unexpected exception is logged here, once."""
         if not isinstance(exc, (ws.ProtocolError, BrokerUnavailable)):

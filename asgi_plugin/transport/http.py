@@ -1,4 +1,5 @@
-"""HTTP under the mount: `GET stats`, `GET health`, `POST publish`, `GET schema`, `GET asyncapi`."""
+"""HTTP under the mount: `GET stats`, `GET health`, `POST publish`, `GET schema`, `GET asyncapi`,
+and `GET dashboard/` with `dashboard=True` (dashboard.py)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import wsproto_schema as ws
 from asgi_plugin.brokers.base import BrokerUnavailable
 from wsproto_schema import ErrorCode, ProtocolError
 
+from .dashboard import serve_dashboard
 from .errors import HTTP_STATUS, wire_error
 from .runtime import Runtime
 from .types import Receive, Scope, Send
@@ -94,6 +96,8 @@ def _document(name: str) -> bytes:
 
 
 async def handle_http(runtime: Runtime, scope: Scope, receive: Receive, send: Send) -> None:
+    if await serve_dashboard(runtime, scope, send):
+        return
     route = route_path(scope)
     method = scope.get("method", "GET")
     routes = {

@@ -95,6 +95,8 @@ class Options:
     """Send at once, without a task switch, to a connection whose writer is idle (see writer.py)."""
     drain_on_signals: bool = True
     """On SIGTERM/SIGINT, send `goaway` and close 1001 before the server closes sockets."""
+    dashboard: bool = False
+    """Serve the live dashboard at `…/dashboard/` under the mount (same auth and origins)."""
 
     def __post_init__(self) -> None:
         hints = typing.get_type_hints(Options)
@@ -171,6 +173,7 @@ class OptionArgs(TypedDict, total=False):
     server_name: str
     eager_send: bool
     drain_on_signals: bool
+    dashboard: bool
 
 
 _POSITIVE = (

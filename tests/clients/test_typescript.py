@@ -14,8 +14,6 @@ import random
 import re
 import shutil
 import subprocess
-import sys
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -336,38 +334,6 @@ def test_npm_pack_installs_and_compiles_in_a_fresh_project(
     run(tools.node_tool("tsc"), "-p", "tsconfig.json", cwd=app)
     script = "import('@flowwire/client').then((m) => console.log(typeof m.FlowwireClient, m.PROTOCOL_VERSION))"
     assert run(tools.node(), "-e", script, cwd=app).strip() == "function flowwire.v1"
-
-
-# -- the demo page runs on the client -------------------------------------------------------
-
-DEMO_JS = ROOT / "asgi_plugin" / "demo" / "static" / "demo.js"
-
-
-def test_demo_script_is_built_from_its_source(tmp_path: Path) -> None:
-    """asgi_plugin/demo/static/demo.js is committed (the demo needs no Node at run time):
-    it must be what esbuild makes of clients/typescript/demo/demo.ts and the client now."""
-    tools.node_package("esbuild")
-    fresh = tmp_path / "demo.js"
-    run(tools.node(), "scripts/demo.mjs", str(fresh), cwd=PACKAGE)
-    assert fresh.read_bytes() == DEMO_JS.read_bytes(), (
-        "asgi_plugin/demo/static/demo.js is stale: run `npm run build:demo -w @flowwire/client` "
-        "and commit it"
-    )
-
-
-def test_demo_script_typechecks() -> None:
-    run(tools.node_tool("tsc"), "-p", "demo/tsconfig.json", cwd=PACKAGE)
-
-
-@pytest.mark.slow
-def test_the_wheel_ships_the_demo_page_and_its_script(tmp_path: Path) -> None:
-    """Served without a CDN and without Node: the built script is package data."""
-    run(sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", ".", "-w", str(tmp_path))
-    [wheel] = tmp_path.glob("flowwire-*.whl")
-    with zipfile.ZipFile(wheel) as archive:
-        names = set(archive.namelist())
-        assert {"asgi_plugin/demo/static/demo.html", "asgi_plugin/demo/static/demo.js"} <= names
-        assert archive.read("asgi_plugin/demo/static/demo.js") == DEMO_JS.read_bytes()
 
 
 # -- the docs' examples compile against the package ---------------------------------------

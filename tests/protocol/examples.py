@@ -126,6 +126,8 @@ CLIENT_FRAMES: list[ws.Command] = [
     ),
     ws.Control(ref="c1", execution_id="ex-1", action="pause"),
     ws.Input(ref="i1", execution_id="ex-1", node_id="approve", value={"ok": True}),
+    ws.ListExecutions(ref="l1"),
+    ws.ListExecutions(topics=["workflow:etl", "workflow:*"], limit=10, nodes=True),
     ws.PingCommand(ts=5),
     ws.PingCommand(),
     ws.PongCommand(ts=1_764_000_000_000),

@@ -64,6 +64,9 @@ CLIENT = {
     "execute": ["ref?", "workflow", "inputs?", "subscribe?", "idempotency_key?"],
     "control": ["ref?", "execution_id", "action", "idempotency_key?"],
     "input": ["ref?", "execution_id", "node_id", "value", "idempotency_key?"],
+    # Beyond the original design: the recent executions a principal may see (a dashboard's
+    # runs list; docs/protocol.md)
+    "list": ["ref?", "topics?", "limit?", "nodes?"],
     "ping": ["ref?", "ts?"],
     "pong": ["ref?", "ts"],
 }
@@ -93,6 +96,22 @@ PARTS = {
     "EdgeSpec": ["source", "target", "id?"],
     "SincePosition": ["seq", "epoch"],
     "TopicPosition": ["epoch", "seq", "recovered"],
+    "ExecutionSummary": [
+        "topic",
+        "workflow_id",
+        "execution_id",
+        "ts",
+        "status",
+        "name?",
+        "nodes?",
+        "edges?",
+        "progress",
+        "started_ts?",
+        "finished_ts?",
+        "error?",
+        "last_seq",
+    ],
+    "ListResult": ["executions"],
 }
 DESIGN_ERROR_CODES = [
     "invalid_json",

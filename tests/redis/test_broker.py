@@ -328,3 +328,22 @@ async def test_command_for_a_vanished_process(
     )
     assert (error["code"], error["path"]) == ("not_found", "$.execution_id")
     assert "is gone" in error["message"]
+
+
+async def test_list_shows_every_process_the_same_executions(apps: list[FlowwireApp]) -> None:
+    """`list` reads the per-topic live set and finished list in Redis: a run started on one
+    process is listed on the other, live and then finished."""
+    workflow = {"id": "w", "nodes": [{"id": "a", "kind": "log", "params": {"message": "hi"}}]}
+    runner = AsgiClient(apps[0])
+    await runner.connect()
+    reply = await runner.request({"type": "execute", "ref": "x", "workflow": workflow}, timeout=5)
+    execution = reply["data"]["execution_id"]
+    while (await runner.recv(5))["type"] != "execution.completed":
+        pass
+    watcher = AsgiClient(apps[1])
+    await watcher.connect()
+    answer = await watcher.request({"type": "list", "ref": "l", "nodes": True}, timeout=5)
+    [listed] = answer["data"]["executions"]
+    assert (listed["execution_id"], listed["status"]) == (execution, "completed")
+    assert listed["nodes"]["a"]["status"] == "succeeded"
+    assert listed["topic"] == TOPIC

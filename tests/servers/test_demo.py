@@ -282,8 +282,9 @@ async def test_flowwire_demo_command(tmp_path: Any) -> None:
     try:
         async with httpx.AsyncClient(timeout=5) as http:
             page = await http.get(demo.http_url("/"))
-            assert page.status_code == 200 and "<title>flowwire demo</title>" in page.text
-            script = await http.get(demo.http_url("/demo.js"))  # the TypeScript client, built
+            assert page.status_code == 200 and "<title>flowwire dashboard</title>" in page.text
+            assert '{"endpoint":"ws","samples":"api/workflows"}' in page.text
+            script = await http.get(demo.http_url("/dashboard.js"))  # the dashboard, built
             assert script.status_code == 200
             assert script.headers["content-type"].startswith("text/javascript")
             assert "flowwire.v1.json" in script.text

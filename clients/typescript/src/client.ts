@@ -10,6 +10,7 @@ import {
   type ExecutionSnapshot,
   type InputResult,
   type JsonValue,
+  type ListResult,
   type ServerFrame,
   type SincePosition,
   type StreamEvent,
@@ -93,7 +94,9 @@ export type ResultOf<C extends Command> = C extends { type: "auth" }
         ? ExecuteResult
         : C extends { type: "control" }
           ? ControlResult
-          : InputResult;
+          : C extends { type: "list" }
+            ? ListResult
+            : InputResult;
 
 export interface RequestOptions {
   /** Reject with a `timeout` FlowwireError after this long (default: `requestTimeoutMs`). */
@@ -341,6 +344,16 @@ export class FlowwireClient {
 
   input(executionId: string, nodeId: string, value: JsonValue, options: RequestOptions = {}): Promise<InputResult> {
     return this.request({ type: "input", execution_id: executionId, node_id: nodeId, value }, options);
+  }
+
+  /** The recent executions, live and finished, of the topics (or `prefix*` patterns; default
+   * every topic) that this connection's principal may subscribe to, newest first. */
+  list(options: { topics?: string[]; limit?: number; nodes?: boolean } & RequestOptions = {}): Promise<ListResult> {
+    const frame: Command = { type: "list" };
+    if (options.topics !== undefined) frame.topics = options.topics;
+    if (options.limit !== undefined) frame.limit = options.limit;
+    if (options.nodes !== undefined) frame.nodes = options.nodes;
+    return this.request(frame, options);
   }
 
   /** Send any command; resolves with its reply's data, rejects with a FlowwireError. While

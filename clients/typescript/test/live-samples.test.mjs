@@ -42,6 +42,24 @@ test("every sample's final store state equals the server's snapshot", async () =
   assert.equal(client.stats.gaps + client.stats.duplicates + client.stats.resets, 0);
 });
 
+test("list: the runs the server keeps, live and finished, newest first, with their graph when asked", async () => {
+  const { client, store, errors } = newClient(demo.url);
+  after(() => client.close());
+  const parallel = samples.find((s) => s.id === "parallel");
+  const run = await client.execute(parallel);
+  await until(store.subscribe, () => FINISHED.has(store.get(run.execution_id)?.status), "the run to finish", 30_000);
+  const { executions } = await client.list({ topics: ["workflow:par*"], limit: 1, nodes: true });
+  assert.equal(executions.length, 1);
+  const [listed] = executions;
+  assert.equal(listed.execution_id, run.execution_id);
+  assert.equal(listed.status, "completed");
+  assert.deepEqual(Object.keys(listed.nodes).sort(), parallel.nodes.map((n) => n.id).sort());
+  assert.equal(listed.edges.length, parallel.edges.length);
+  const all = await client.list();
+  assert.ok(all.executions.some((e) => e.execution_id === run.execution_id && e.nodes === undefined));
+  assert.deepEqual(errors, []);
+});
+
 test("over flowwire.v1.msgpack: the LLM sample, state equal to the server's", async () => {
   const { client, store, errors } = newClient(demo.url, { protocol: "msgpack" });
   after(() => client.close());
