@@ -52,11 +52,12 @@ class Holding:
     most `limit` events are held: past that the client cannot keep up (4008).
     """
 
-    __slots__ = ("_count", "_filters", "_held", "limit")
+    __slots__ = ("_count", "_filters", "_held", "_passed", "limit")
 
     def __init__(self, topics: Sequence[str], limit: int) -> None:
         self._held: dict[str, list[_Held]] = {topic: [] for topic in topics}
         self._filters: dict[str, tuple[int, dict[str, int]]] = {}
+        self._passed: set[str] = set()
         self._count = 0
         self.limit = limit
 
@@ -117,6 +118,8 @@ class Holding:
         self._held[topic] = []
         self._count -= len(held)
         last, covered = self._filters.get(topic, (0, {}))
+        if held[-1].topic == topic and held[-1].seq > last:
+            self._passed.add(topic)
         return [
             SendEncoded(h.data)
             for h in held
@@ -127,6 +130,17 @@ class Holding:
     def drop(self, topic: str) -> None:
         """The topic was not subscribed after all: forget what was held for it."""
         self._count -= len(self._held.pop(topic, ()))
+
+    def floors(self) -> dict[str, int]:
+        """Once holding ends: per topic, the seq its catch-up went up to, for the topics no
+        live event has passed yet. A broker may still deliver events up to there (a
+        Redis listener catching up after a reconnect, behind what the catch-up read):
+        the client has them, or a snapshot covered them."""
+        return {
+            topic: last
+            for topic, (last, _) in self._filters.items()
+            if last > 0 and topic not in self._passed and not is_pattern(topic)
+        }
 
     def take_all(self) -> list[Action]:
         """`take` of every topic, in the order they were subscribed."""

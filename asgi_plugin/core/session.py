@@ -88,6 +88,9 @@ class Session:
     closed: CloseCode | None = None
     holding: Holding | None = None
     """Set while a subscription is set up: live events of its topics wait here."""
+    floors: dict[str, int] = field(default_factory=dict)
+    """After a catch-up, per topic, the seq it went up to, until a later live event
+    arrives: an event at or below it is not sent again (see `Holding.floors`)."""
     _reserved: int = 0
     _invalid: int = 0
     last_received: float = field(init=False)
@@ -244,6 +247,8 @@ class Session:
     def _unsubscribe(self, command: ws.Unsubscribe) -> list[Action]:
         topics = tuple(t for t in dict.fromkeys(command.topics) if t in self.subscriptions)
         self.subscriptions.difference_update(topics)
+        for topic in topics:
+            self.floors.pop(topic, None)
         reply = ws.Reply(ref=command.ref, data={"topics": list(topics)})
         return [Leave(topics), Send(reply)]
 
@@ -281,8 +286,20 @@ class Session:
             return []
         actions = holding.take_all()
         if not actions:
+            self.floors.update(holding.floors())
             self.holding = None
         return actions
+
+    def covered(self, event: Event) -> bool:
+        """Whether a live event is one the subscription's catch-up already gave the client
+        (call only while `floors` is not empty: the hot path skips it otherwise)."""
+        floor = self.floors.get(event.topic)
+        if floor is None:
+            return False
+        if event.seq <= floor:
+            return True
+        del self.floors[event.topic]  # live events have passed the catch-up: done
+        return False
 
     # -- outcomes of requests ---------------------------------------------------
 

@@ -122,6 +122,8 @@ class Connection:
             held = session.held(event, data)
             if held is not None:
                 return held
+        if session.floors and session.covered(event):
+            return True  # sent already, by this subscription's catch-up
         return self.writer.push(data)
 
     # -- lifecycle ----------------------------------------------------------------

@@ -311,3 +311,34 @@ async def test_lifespan_reports_broker_start_failure() -> None:
     await lifespan.send_input({"type": "lifespan.startup"})
     message = await lifespan.receive_output(2)
     assert message == {"type": "lifespan.startup.failed", "message": "no broker here"}
+
+
+@pytest.mark.parametrize("since", [2, None])
+async def test_an_event_its_catch_up_covered_is_not_sent_again(since: int | None) -> None:
+    """Found by `python -m bench.soak` (Redis with `appendfsync everysec`): a client resumed
+    on a process whose Redis listener was still reconnecting; its replay, read from Redis,
+    went up to seq 251, and then the listener, catching up, handed the hub 248..251 again:
+    the client got them twice. An event at or before the position a subscription started
+    from (its replay's end, or the reply's position) is not sent on that subscription."""
+    app = FlowwireApp()
+    for i in range(5):
+        await app.publish(status(i))
+    position = await app.broker.position("workflow:w")
+    client = AsgiClient(app)
+    await client.connect()
+    frame: dict[str, Any] = {"type": "subscribe", "ref": "s", "topics": ["workflow:w"]}
+    if since is not None:
+        frame["since"] = {"workflow:w": {"epoch": position.epoch, "seq": since}}
+    reply = await client.request(frame)
+    assert reply["data"]["topics"]["workflow:w"]["seq"] == 5
+    caught_up = await collect(client, 3 if since is not None else 1)
+    if since is not None:
+        assert [f["seq"] for f in caught_up] == [3, 4, 5]
+    else:
+        assert caught_up[0]["type"] == "execution.snapshot"
+    # A listener that fell behind delivers what the catch-up already covered.
+    for event in await app.broker.replay("workflow:w", 2, position.epoch) or []:
+        app.broker.sink.deliver(event)
+    await app.publish(status(5))
+    assert (await client.recv())["seq"] == 6
+    assert await client.nothing()
