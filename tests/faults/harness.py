@@ -77,15 +77,24 @@ class Subscriber:
     """Set once the first subscribe was answered: from then on, nothing may be missed."""
     progress: asyncio.Event | None = None
     """Set at every event received (the run waits on it at the end)."""
+    journal: list[str] = field(default_factory=list)
+    """What happened to this client, in order (connects, replies, closes, event ranges):
+    printed for a client that lost or duplicated events."""
+
+    def note(self, line: str) -> None:
+        self.journal.append(f"{time.monotonic():.3f} {line}")
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             server = self.rng.choice(self.servers)
             # The server went away or refused us: back off a little and resume.
-            with contextlib.suppress(
-                OSError, ConnectionClosed, InvalidStatus, InvalidURI, asyncio.TimeoutError
-            ):
+            try:
                 await self._session(server, stop)
+            except ConnectionClosed as closed:
+                code = closed.rcvd.code if closed.rcvd is not None else None
+                self.note(f"closed {code}")
+            except (OSError, InvalidStatus, InvalidURI, asyncio.TimeoutError) as exc:
+                self.note(f"failed: {exc!r}")
             self.reconnects += 1
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(stop.wait(), self.rng.uniform(0.05, 0.3))
@@ -95,6 +104,7 @@ class Subscriber:
             self.connection = ws
             assert json.loads(await asyncio.wait_for(ws.recv(), 10))["type"] == "welcome"
             since = {t: {"epoch": e, "seq": s} for t, (e, s) in self.positions.items()}
+            self.note(f"connected to :{server.port}, since {since}")
             await ws.send(
                 json.dumps(
                     {"type": "subscribe", "ref": "s", "topics": list(TOPICS), "since": since}
@@ -104,17 +114,30 @@ class Subscriber:
                 frame = json.loads(await asyncio.wait_for(ws.recv(), 30))
                 kind = frame["type"]
                 if kind == "reply" and frame.get("ref") == "s":
+                    self.note(f"reply {frame['data']['topics']}")
                     for topic, position in frame["data"]["topics"].items():
-                        if not position["recovered"] and topic in self.positions:
+                        known = self.positions.get(topic)
+                        if position["recovered"] and known is not None:
+                            # The replay after our seq follows: we stand where we stood
+                            # until it comes (the reply's seq is where it will end).
+                            self.positions[topic] = (position["epoch"], known[1])
+                            continue
+                        if known is not None:
                             self.told.setdefault(topic, []).append(time.monotonic())
                         self.positions[topic] = (position["epoch"], position["seq"])
                     self.ready.set()
                 elif kind == "error":
+                    self.note(f"error {frame.get('code')}")
                     return  # unavailable during an outage: resume later
                 elif kind == "ping":
                     await ws.send(json.dumps({"type": "pong", "ts": frame.get("ts")}))
+                elif kind == "goaway":
+                    self.note(f"goaway {frame.get('reason')}")
                 elif "seq" in frame and frame["topic"] in TOPICS:
                     epoch = self.positions[frame["topic"]][0]
+                    last = self.positions[frame["topic"]][1]
+                    if frame["seq"] != last + 1:
+                        self.note(f"{frame['topic']} jumps {last} -> {frame['seq']}")
                     self.received.append((frame["topic"], epoch, frame["seq"], frame["node_id"]))
                     self.positions[frame["topic"]] = (epoch, frame["seq"])
                     if self.progress is not None:
@@ -138,6 +161,8 @@ class Report:
     out_of_order: list[str] = field(default_factory=list)
     faults: dict[str, int] = field(default_factory=dict)
     reconnects: int = 0
+    journals: dict[str, list[str]] = field(default_factory=dict)
+    """The journal of each client that lost, duplicated or reordered events."""
 
     @property
     def ok(self) -> bool:
@@ -314,6 +339,9 @@ class FaultRun:
                     report.told_covered += 1
                 else:
                     report.lost.append(f"{subscriber.name}: {accepted}")
+        failing = {line.split(":")[0] for line in report.lost + report.duplicates}
+        failing |= {line.split(":")[0] for line in report.out_of_order}
+        report.journals = {s.name: s.journal for s in subscribers if s.name in failing}
         return report
 
 
