@@ -114,6 +114,17 @@ export interface ListResult {
   executions: ExecutionSummary[];
 }
 
+/** An `execution.log` event inside an `execution.snapshot`. */
+export interface LogLine {
+  seq: number;
+  /** Milliseconds since the Unix epoch. */
+  ts: number;
+  level: LogLevel;
+  message: string;
+  node_id?: string | null;
+  context?: { [key: string]: JsonValue } | null;
+}
+
 /** A node of the workflow graph, as announced by `execution.started`. */
 export interface NodeInfo {
   id: string;
@@ -132,6 +143,13 @@ export interface NodeSnapshot {
   finished_ts?: number | null;
   duration_ms?: number | null;
   error?: ErrorInfo | null;
+  /** From its `succeeded` status. */
+  output?: JsonValue;
+  /** Its `node.token` deltas joined: the most recent 2,048 deltas. */
+  text?: string | null;
+  /** How many earlier deltas `text` leaves out (absent: none). */
+  tokens_omitted?: number | null;
+  usage?: UsageTotals | null;
 }
 
 /** A node of a workflow to run: its `kind` picks the handler, `params` configure it. */
@@ -140,6 +158,15 @@ export interface NodeSpec {
   kind: string;
   name?: string | null;
   params?: { [key: string]: JsonValue } | null;
+}
+
+/** An `input.requested` nobody has answered yet, inside an `execution.snapshot`. */
+export interface PendingInput {
+  node_id: string;
+  prompt: string;
+  input_schema?: { [key: string]: JsonValue } | null;
+  /** When it was requested. */
+  ts: number;
 }
 
 /** The execution's progress inside an `execution.snapshot`. */
@@ -183,6 +210,14 @@ export interface TopicPosition {
 /** `data` of the reply to `unsubscribe`. */
 export interface UnsubscribeResult {
   topics: string[];
+}
+
+/** `node.usage` events summed (`cost` summed over the events that gave one). */
+export interface UsageTotals {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  cost?: number | null;
 }
 
 /** A workflow to run: a DAG of nodes. */
@@ -266,6 +301,17 @@ export interface ExecutionSnapshot {
   started_ts?: number | null;
   finished_ts?: number | null;
   error?: ErrorInfo | null;
+  duration_ms?: number | null;
+  summary?: Summary | null;
+  outputs?: { [key: string]: JsonValue } | null;
+  /** Every `node.usage` of the execution. */
+  usage?: UsageTotals | null;
+  /** The input requests not answered yet, oldest first. */
+  inputs?: PendingInput[];
+  /** The most recent 100 `execution.log` events. */
+  logs?: LogLine[];
+  /** How many earlier log events `logs` leaves out (absent: none). */
+  logs_omitted?: number | null;
   /** The seq of the last event folded into this state. */
   last_seq: number;
 }
@@ -514,6 +560,21 @@ export interface InputRequested {
   input_schema?: { [key: string]: JsonValue } | null;
 }
 
+/** A node's input request was answered (by `by`): nobody else needs to answer it. */
+export interface InputReceived {
+  type: "input.received";
+  /** The topic of the event; `workflow:{workflow_id}` by default. */
+  topic: string;
+  /** Position in the topic: from 1, gap-free, per topic. */
+  seq: number;
+  /** Milliseconds since the Unix epoch. */
+  ts: number;
+  workflow_id: string;
+  execution_id: string;
+  node_id: string;
+  by?: string | null;
+}
+
 /** Authenticate on an open connection (when the server asks for a first-message token). */
 export interface Auth {
   type: "auth";
@@ -633,7 +694,8 @@ export type ServerFrame =
   | NodeUsage
   | EdgeFlow
   | BranchStarted
-  | InputRequested;
+  | InputRequested
+  | InputReceived;
 
 /** The `type` of every ServerFrame. */
 export const SERVER_FRAME_TYPES = [
@@ -659,6 +721,7 @@ export const SERVER_FRAME_TYPES = [
   "edge.flow",
   "branch.started",
   "input.requested",
+  "input.received",
 ] as const;
 export type ServerFrameType = (typeof SERVER_FRAME_TYPES)[number];
 
@@ -715,7 +778,8 @@ export type StreamEvent =
   | NodeUsage
   | EdgeFlow
   | BranchStarted
-  | InputRequested;
+  | InputRequested
+  | InputReceived;
 
 /** The `type` of every StreamEvent. */
 export const STREAM_EVENT_TYPES = [
@@ -733,6 +797,7 @@ export const STREAM_EVENT_TYPES = [
   "edge.flow",
   "branch.started",
   "input.requested",
+  "input.received",
 ] as const;
 export type StreamEventType = (typeof STREAM_EVENT_TYPES)[number];
 
@@ -828,6 +893,10 @@ export function isBranchStarted(frame: { readonly type: string }): frame is Bran
 
 export function isInputRequested(frame: { readonly type: string }): frame is InputRequested {
   return frame.type === "input.requested";
+}
+
+export function isInputReceived(frame: { readonly type: string }): frame is InputReceived {
+  return frame.type === "input.received";
 }
 
 export function isAuth(frame: { readonly type: string }): frame is Auth {

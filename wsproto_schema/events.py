@@ -23,16 +23,20 @@ __all__ = [
     "ExecutionStarted",
     "ExecutionStatusValue",
     "ExecutionStopped",
+    "InputReceived",
     "InputRequested",
     "LogLevel",
+    "LogLine",
     "NodeInfo",
     "NodeSnapshot",
     "NodeStatus",
     "NodeStatusValue",
     "NodeToken",
     "NodeUsage",
+    "PendingInput",
     "ProgressSnapshot",
     "Summary",
+    "UsageTotals",
 ]
 
 NodeStatusValue = Literal["pending", "running", "succeeded", "failed", "skipped", "cancelled"]
@@ -202,6 +206,60 @@ class InputRequested(Event, tag="input.requested", frozen=True, kw_only=True):
     input_schema: dict[str, JsonValue] | None = None
 
 
+class InputReceived(Event, tag="input.received", frozen=True, kw_only=True):
+    """A node's input request was answered (by `by`): nobody else needs to answer it."""
+
+    node_id: str
+    by: str | None = None
+
+
+class UsageTotals(Part, frozen=True, kw_only=True):
+    """`node.usage` events summed (`cost` summed over the events that gave one)."""
+
+    prompt_tokens: Count
+    completion_tokens: Count
+    total_tokens: Count
+    cost: Annotated[float, msgspec.Meta(ge=0)] | None = None
+
+    @classmethod
+    def add(cls, before: UsageTotals | None, event: NodeUsage) -> UsageTotals:
+        """Usage so far plus one `node.usage`, as servers and clients sum it (in seq
+        order; the cost sums the events that gave one)."""
+        if before is None:
+            return cls(
+                prompt_tokens=event.prompt_tokens,
+                completion_tokens=event.completion_tokens,
+                total_tokens=event.total_tokens,
+                cost=event.cost,
+            )
+        return cls(
+            prompt_tokens=before.prompt_tokens + event.prompt_tokens,
+            completion_tokens=before.completion_tokens + event.completion_tokens,
+            total_tokens=before.total_tokens + event.total_tokens,
+            cost=before.cost if event.cost is None else (before.cost or 0.0) + event.cost,
+        )
+
+
+class PendingInput(Part, frozen=True, kw_only=True):
+    """An `input.requested` nobody has answered yet, inside an `execution.snapshot`."""
+
+    node_id: str
+    prompt: str
+    input_schema: dict[str, JsonValue] | None = None
+    ts: Annotated[Timestamp, msgspec.Meta(description="When it was requested.")]
+
+
+class LogLine(Part, frozen=True, kw_only=True):
+    """An `execution.log` event inside an `execution.snapshot`."""
+
+    seq: Annotated[int, msgspec.Meta(ge=1)]
+    ts: Timestamp
+    level: LogLevel
+    message: str
+    node_id: str | None = None
+    context: dict[str, JsonValue] | None = None
+
+
 class NodeSnapshot(Part, frozen=True, kw_only=True):
     """One node's state inside an `execution.snapshot`."""
 
@@ -214,6 +272,16 @@ class NodeSnapshot(Part, frozen=True, kw_only=True):
     finished_ts: Timestamp | None = None
     duration_ms: DurationMs | None = None
     error: ErrorInfo | None = None
+    output: Annotated[JsonValue, msgspec.Meta(description="From its `succeeded` status.")] = None
+    text: Annotated[
+        str | None,
+        msgspec.Meta(description="Its `node.token` deltas joined: the most recent 2,048 deltas."),
+    ] = None
+    tokens_omitted: Annotated[
+        Count | None,
+        msgspec.Meta(description="How many earlier deltas `text` leaves out (absent: none)."),
+    ] = None
+    usage: UsageTotals | None = None
 
 
 class ProgressSnapshot(Part, frozen=True, kw_only=True):
@@ -245,6 +313,23 @@ class ExecutionSnapshot(Frame, tag="execution.snapshot", frozen=True, kw_only=Tr
     started_ts: Timestamp | None = None
     finished_ts: Timestamp | None = None
     error: ErrorInfo | None = None
+    duration_ms: DurationMs | None = None
+    summary: Summary | None = None
+    outputs: dict[str, JsonValue] | None = None
+    usage: Annotated[
+        UsageTotals | None, msgspec.Meta(description="Every `node.usage` of the execution.")
+    ] = None
+    inputs: Annotated[
+        list[PendingInput],
+        msgspec.Meta(description="The input requests not answered yet, oldest first."),
+    ] = []
+    logs: Annotated[
+        list[LogLine], msgspec.Meta(description="The most recent 100 `execution.log` events.")
+    ] = []
+    logs_omitted: Annotated[
+        Count | None,
+        msgspec.Meta(description="How many earlier log events `logs` leaves out (absent: none)."),
+    ] = None
     last_seq: Annotated[
         int, msgspec.Meta(ge=0, description="The seq of the last event folded into this state.")
     ]

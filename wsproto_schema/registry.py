@@ -30,6 +30,7 @@ from .events import (
     ExecutionSnapshot,
     ExecutionStarted,
     ExecutionStopped,
+    InputReceived,
     InputRequested,
     NodeStatus,
     NodeToken,
@@ -63,6 +64,7 @@ StreamEvent = Union[
     EdgeFlow,
     BranchStarted,
     InputRequested,
+    InputReceived,
 ]
 ServerFrame = Union[ControlFrame, StreamEvent]
 ClientFrame = Union[

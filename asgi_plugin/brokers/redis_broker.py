@@ -17,6 +17,7 @@ delivered per topic. Publishing while Redis is unreachable raises
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import secrets
 import time
@@ -28,6 +29,14 @@ import msgspec
 
 import wsproto_schema as ws
 from asgi_plugin.core.materializer import STATEFUL, ExecutionState, fold
+from asgi_plugin.core.streamed import (
+    LOG_BYTES_KEPT,
+    LOGS_KEPT,
+    TEXT_BYTES_KEPT,
+    TOKENS_KEPT,
+    Streamed,
+    log_line,
+)
 from wsproto_schema import ErrorCode, Event, ProtocolError
 
 from .base import PENDING_TTL_MS, Broker, BrokerUnavailable, StreamPosition
@@ -141,6 +150,16 @@ class RedisBroker(Broker):
 
     def _topic_keys(self, topic: str) -> list[str]:
         return [self.key(k, topic) for k in ("seq", "epoch", "stream")]
+
+    def _streamed_prefixes(self) -> list[str]:
+        """Where an execution's token deltas, their counts and sizes, and its log lines are
+        kept (the scripts append the execution id; see redis_scripts.STREAMED)."""
+        return [
+            self.key("tok", ""),
+            self.key("tokn", ""),
+            self.key("tokz", ""),
+            self.key("logs", ""),
+        ]
 
     def _epoch_keys(self, topic: str) -> list[str]:
         """What `current_epoch` (redis_scripts.py) reads: when the topic was last written,
@@ -262,6 +281,15 @@ class RedisBroker(Broker):
             state_json = state.to_json()
             version = raw_version.decode() if raw_version else "0"
             status = "finished" if state.finished else "live"
+        streamed: list[Any] = ["", "", 0, "", *self._streamed_prefixes(), 0]
+        if isinstance(event, ws.NodeToken):
+            streamed[:4] = ["tok", event.delta, TOKENS_KEPT, event.node_id]
+            streamed[-1] = TEXT_BYTES_KEPT
+        elif isinstance(event, ws.ExecutionLog):
+            streamed[:4] = ["log", len(event.message.encode()), LOGS_KEPT, ""]
+            streamed[-1] = LOG_BYTES_KEPT
+        elif isinstance(event, ws.ExecutionStarted):
+            streamed[0] = "reset"
         now_ms = int(time.time() * 1000)
         result = await self._call(
             "append",
@@ -290,6 +318,7 @@ class RedisBroker(Broker):
                 self.key("exec", ""),
                 self.key("idem", idempotency_key) if idempotency_key is not None else "",
                 self.idempotency_ttl_ms,
+                *streamed,
             ],
         )
         return int(result[0]), bool(int(result[2]))
@@ -368,14 +397,28 @@ class RedisBroker(Broker):
     async def snapshots(self, topic: str, *, live_only: bool) -> list[ws.ExecutionSnapshot]:
         keys = [self.key(k, topic) for k in ("seq", "epoch", "live", "done")]
         reply = await self._call(
-            "snapshots", keys, [self.key("exec", ""), "1" if live_only else "0"]
+            "snapshots",
+            keys,
+            [self.key("exec", ""), "1" if live_only else "0", *self._streamed_prefixes()],
         )
         topic_seq = int(reply[0])
         snapshots = []
-        for raw_state, raw_seq in zip(reply[2::2], reply[3::2], strict=True):
+        for raw_state, raw_seq, raw_omitted, raw_logs, raw_nodes in reply[2:]:
             state = ExecutionState.from_json(raw_state)
             state.last_seq = int(raw_seq)
-            snapshots.append(state.snapshot(topic_seq))
+            streamed = Streamed(logs_omitted=int(raw_omitted))
+            for raw in raw_logs:
+                raw_log_seq, raw_size, payload = raw.split(b" ", 2)
+                logged = self.decode(payload, int(raw_log_seq))
+                assert isinstance(logged, ws.ExecutionLog)
+                streamed.logs.append(log_line(logged))
+                streamed.log_bytes += int(raw_size)
+            for node, omitted, deltas in zip(
+                raw_nodes[0::3], raw_nodes[1::3], raw_nodes[2::3], strict=True
+            ):
+                streamed.tokens[node.decode()] = collections.deque(d.decode() for d in deltas)
+                streamed.tokens_omitted[node.decode()] = int(omitted)
+            snapshots.append(state.snapshot(topic_seq, streamed))
         return snapshots
 
     async def topics(self, prefix: str) -> list[str]:

@@ -9,7 +9,7 @@ process published.
 
 from __future__ import annotations
 
-__all__ = ["APPEND", "BOOT", "BUMP", "POSITION", "SNAPSHOTS"]
+__all__ = ["APPEND", "BOOT", "BUMP", "POSITION", "SNAPSHOTS", "STREAMED"]
 
 # A topic's epoch names one unbroken history. A Redis restart can break it (an RDB
 # snapshot or `appendfsync everysec` brings back an older state, and seq numbers are
@@ -62,13 +62,76 @@ end
 return redis.call('GET', KEYS[1])
 """
 
+# An execution's token deltas (a list per node, with a hash of node -> deltas left out
+# and one of node -> bytes kept) and log lines (a list of "seq size event"; the count
+# left out and the bytes kept are fields of its state hash), the most recent kept:
+# appended here, so that a token costs no read and no rewrite of the state. The bounds
+# and the rule are asgi_plugin/core/streamed.py's.
+STREAMED = """
+-- base: the key prefixes of token lists, token counts, token sizes and log lists
+local function streamed_keys(base, id)
+  local scoped = string.len(id) .. ':' .. id
+  return base[1] .. scoped .. ':', base[2] .. id, base[3] .. id, base[4] .. id
+end
+
+local function forget_streamed(base, id)
+  local tokens, counts, sizes, logs = streamed_keys(base, id)
+  for _, node in ipairs(redis.call('HKEYS', counts)) do
+    redis.call('DEL', tokens .. node)
+  end
+  redis.call('DEL', counts, sizes, logs)
+end
+
+-- ARGV[16] tok|log, [17] the delta | the message's size, [18] how many to keep,
+-- [19] the node id, [24] how many bytes to keep
+local function keep_streamed(base, exec_key, id, seq)
+  local h = redis.call('HMGET', exec_key, 'state', 'done')
+  if not h[1] or h[2] == '1' then
+    return  -- no execution.started yet, or it finished: nothing to show it in
+  end
+  local tokens, counts, sizes, logs = streamed_keys(base, id)
+  local keep, most = tonumber(ARGV[18]), tonumber(ARGV[24])
+  if ARGV[16] == 'tok' then
+    local list, node = tokens .. ARGV[19], ARGV[19]
+    local n = redis.call('RPUSH', list, ARGV[17])
+    local bytes = redis.call('HINCRBY', sizes, node, #ARGV[17])
+    local dropped = 0
+    while n > 0 and (n > keep or bytes > most) do
+      bytes = bytes - #redis.call('LPOP', list)
+      n = n - 1
+      dropped = dropped + 1
+    end
+    redis.call('HINCRBY', counts, node, dropped)
+    if dropped > 0 then redis.call('HSET', sizes, node, bytes) end
+  else
+    local n = redis.call('RPUSH', logs, seq .. ' ' .. ARGV[17] .. ' ' .. ARGV[1])
+    local bytes = redis.call('HINCRBY', exec_key, 'log_bytes', tonumber(ARGV[17]))
+    local dropped = 0
+    while n > 0 and (n > keep or bytes > most) do
+      local first = redis.call('LPOP', logs)
+      bytes = bytes - tonumber(string.match(first, '^%d+ (%d+) '))
+      n = n - 1
+      dropped = dropped + 1
+    end
+    if dropped > 0 then
+      redis.call('HINCRBY', exec_key, 'logs_omitted', dropped)
+      redis.call('HSET', exec_key, 'log_bytes', bytes)
+    end
+  end
+end
+"""
+
 APPEND = (
     EPOCH
+    + STREAMED
     + """
 -- KEYS: seq, epoch, stream, topics, exec, live, done, tboot, boot, durable, leases
 -- ARGV: payload, ts, epoch-if-new, maxlen, topic, channel, min-ts|'', state|'', version,
 --       execution id, live|finished, keep-finished, exec-key-prefix,
---       idempotency key|'', its ttl (ms)
+--       idempotency key|'', its ttl (ms),
+--       streamed: tok|log|reset|'', a token's delta or a log's size, how many to
+--       keep, the node id, the key prefixes of token lists, token counts, token
+--       sizes and logs, how many bytes to keep
 local epoch = current_epoch(KEYS[2], KEYS[8], KEYS[9], KEYS[10], ARGV[3])
 if ARGV[14] ~= '' then
   local prior = redis.call('GET', ARGV[14])
@@ -107,9 +170,18 @@ if ARGV[7] ~= '' and seq % 64 == 0 then
   end
 end
 redis.call('ZADD', KEYS[4], ARGV[2], ARGV[5])
+local streamed = {ARGV[20], ARGV[21], ARGV[22], ARGV[23]}
+if ARGV[16] == 'tok' or ARGV[16] == 'log' then
+  keep_streamed(streamed, KEYS[5], ARGV[10], seq)
+end
 if ARGV[8] ~= '' then
   local version = tonumber(ARGV[9]) + 1
-  redis.call('HSET', KEYS[5], 'topic', ARGV[5], 'state', ARGV[8], 'v', version, 'seq', seq)
+  if ARGV[16] == 'reset' then
+    forget_streamed(streamed, ARGV[10])  -- a new run under the same id: its own text and logs
+    redis.call('HDEL', KEYS[5], 'logs_omitted', 'log_bytes')
+  end
+  redis.call('HSET', KEYS[5], 'topic', ARGV[5], 'state', ARGV[8], 'v', version, 'seq', seq,
+    'done', ARGV[11] == 'finished' and '1' or '0')
   if ARGV[11] == 'finished' then
     redis.call('ZREM', KEYS[11], ARGV[10])
     redis.call('SREM', KEYS[6], ARGV[10])
@@ -117,6 +189,7 @@ if ARGV[8] ~= '' then
     redis.call('LPUSH', KEYS[7], ARGV[10])
     for _, id in ipairs(redis.call('LRANGE', KEYS[7], tonumber(ARGV[12]), -1)) do
       redis.call('DEL', ARGV[13] .. id)
+      forget_streamed(streamed, id)
     end
     redis.call('LTRIM', KEYS[7], 0, tonumber(ARGV[12]) - 1)
   else
@@ -139,8 +212,14 @@ return {tonumber(redis.call('GET', KEYS[1]) or '0'), epoch}
 """
 )
 
-SNAPSHOTS = """
--- KEYS: seq, epoch, live, done   ARGV: exec-key-prefix, live-only (1|0)
+SNAPSHOTS = (
+    STREAMED
+    + """
+-- KEYS: seq, epoch, live, done
+-- ARGV: exec-key-prefix, live-only (1|0), the key prefixes of token lists, token
+--       counts, token sizes and log lists
+-- Per execution: its state, the seq it reflects, the log lines kept and how many were
+-- left out, then node, deltas left out, deltas, for each node with tokens.
 local out = {tonumber(redis.call('GET', KEYS[1]) or '0'), redis.call('GET', KEYS[2]) or ''}
 local ids = redis.call('SMEMBERS', KEYS[3])
 table.sort(ids)
@@ -149,11 +228,19 @@ if ARGV[2] == '0' then
   for i = #done, 1, -1 do table.insert(ids, done[i]) end
 end
 for _, id in ipairs(ids) do
-  local h = redis.call('HMGET', ARGV[1] .. id, 'state', 'seq')
+  local h = redis.call('HMGET', ARGV[1] .. id, 'state', 'seq', 'logs_omitted')
   if h[1] then
-    table.insert(out, h[1])
-    table.insert(out, h[2])
+    local tokens, counts, _, logs = streamed_keys({ARGV[3], ARGV[4], ARGV[5], ARGV[6]}, id)
+    local nodes = {}
+    local kept = redis.call('HGETALL', counts)
+    for i = 1, #kept, 2 do
+      table.insert(nodes, kept[i])
+      table.insert(nodes, kept[i + 1])
+      table.insert(nodes, redis.call('LRANGE', tokens .. kept[i], 0, -1))
+    end
+    table.insert(out, {h[1], h[2], h[3] or '0', redis.call('LRANGE', logs, 0, -1), nodes})
   end
 end
 return out
 """
+)

@@ -386,6 +386,10 @@ class ExecutionEvents(Generic[R]):
             ws.InputRequested, node_id=node_id, prompt=prompt, input_schema=input_schema
         )
 
+    def input_received(self, node_id: str, *, by: str | None = None) -> R:
+        """The node's input request was answered: other watchers stop offering the form."""
+        return self._event(ws.InputReceived, node_id=node_id, by=by)
+
 
 class Reporter(ExecutionEvents[Pending]):
     """Publishes the events of one execution, in order; await a method for the event's seq."""

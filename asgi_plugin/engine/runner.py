@@ -86,6 +86,8 @@ class Run:
     status: ws.ExecutionStatusValue = "running"
     outputs: dict[str, JsonValue] = field(default_factory=dict)
     waiting: dict[str, asyncio.Future[JsonValue]] = field(default_factory=dict)
+    answering: set[str] = field(default_factory=set)
+    """Nodes whose answer is being announced (`input.received`): a second is a conflict."""
     task: asyncio.Task[None] | None = None
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _stop: bool = False
@@ -136,15 +138,23 @@ class Run:
         if self.task is not None:
             await asyncio.shield(self.task)
 
-    def provide(self, node_id: str, value: JsonValue) -> None:
+    async def provide(self, node_id: str, value: JsonValue, by: str | None) -> None:
+        """Answer a node's input request: `input.received` is published first, so that it
+        comes before whatever the node does with the value."""
         future = self.waiting.get(node_id)
-        if future is None or future.done():
+        if future is None or future.done() or node_id in self.answering:
             raise ProtocolError(
                 ErrorCode.CONFLICT,
                 f"$.node_id: node {node_id!r} is not waiting for input",
                 path="$.node_id",
             )
-        future.set_result(value)
+        self.answering.add(node_id)
+        try:
+            await self.report.input_received(node_id, by=by)
+        finally:
+            self.answering.discard(node_id)
+        if not future.done():  # not stopped meanwhile
+            future.set_result(value)
 
     # -- running ------------------------------------------------------------------
 
@@ -386,7 +396,7 @@ class DagRunner:
 
     async def on_control(self, command: ws.Control, context: CommandContext) -> ws.ControlResult:
         run = self._run(command.execution_id)
-        by = str(context.principal) if context.principal is not None else None
+        by = principal_id(context.principal)
         if command.action == "pause":
             await run.pause(by)
         elif command.action == "resume":
@@ -396,7 +406,8 @@ class DagRunner:
         return ws.ControlResult(status=run.status)
 
     async def on_input(self, command: ws.Input, context: CommandContext) -> ws.InputResult:
-        self._run(command.execution_id).provide(command.node_id, command.value)
+        by = principal_id(context.principal)
+        await self._run(command.execution_id).provide(command.node_id, command.value, by)
         return ws.InputResult(accepted=True)
 
     async def wait(self, execution_id: str) -> ws.ExecutionStatusValue:

@@ -2,12 +2,13 @@
 
 `ExecutionStore` keeps one `ExecutionView` per execution: replaced by an
 `execution.snapshot`, updated by each event after it, dropped with its topic on
-a reset. The part a snapshot carries (status, nodes, edges, progress, times,
-error, `last_seq`) is folded exactly as the server's materializer folds it, so
+a reset. Everything a snapshot carries (status, nodes and their outputs, edges,
+progress, times, error, usage, the pending input requests, the log tail, each
+node's token text) is folded exactly as the server's materializer folds it, so
 `view.to_snapshot()` equals the snapshot a server would send at the same point
-(tests/clients/test_fold.py checks it on the same streams). On top, a view keeps
-what only streams: each node's token text and usage, the log tail, the pending
-input requests, the outputs and summary.
+while the text and logs are within the server's bounds (tests/clients/test_fold.py
+checks it on the same streams). A client that joins mid-run renders the same
+state at once.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ __all__ = ["ExecutionStore", "ExecutionView", "NodeView", "Reset"]
 TERMINAL_NODE = frozenset({"succeeded", "failed", "skipped", "cancelled"})
 FINISHED = frozenset({"completed", "failed", "stopped"})
 LOG_TAIL = 200
+SNAPSHOT_LOGS = 100
+"""The log lines a server's snapshot carries (asgi_plugin/core/streamed.py)."""
 
 _NODE_FIELDS = ("attempt", "progress", "duration_ms", "error")
 
@@ -53,8 +56,9 @@ class NodeView:
     finished_ts: int | None = None
     duration_ms: int | None = None
     error: ws.ErrorInfo | None = None
+    output: Any = None
 
-    def to_snapshot(self) -> ws.NodeSnapshot:
+    def to_snapshot(self, streamed: Streamed, node_id: str) -> ws.NodeSnapshot:
         return ws.NodeSnapshot(
             status=self.status,
             name=self.name,
@@ -65,24 +69,58 @@ class NodeView:
             finished_ts=self.finished_ts,
             duration_ms=self.duration_ms,
             error=self.error,
+            output=self.output,
+            text=streamed.text.get(node_id) or None,
+            tokens_omitted=streamed.tokens_omitted.get(node_id),
+            usage=streamed.usage.get(node_id),
         )
 
     @classmethod
     def from_snapshot(cls, node: ws.NodeSnapshot) -> NodeView:
-        return cls(**msgspec.structs.asdict(node))
+        fields = msgspec.structs.asdict(node)
+        for name in ("text", "tokens_omitted", "usage"):
+            del fields[name]  # kept in the view's `streamed`
+        return cls(**fields)
 
 
 @dataclass
 class Streamed:
-    """What streams past the state: kept across a snapshot of the same execution."""
+    """What streams alongside the nodes' statuses (a snapshot carries it too)."""
 
     text: dict[str, str] = field(default_factory=dict)
     """Each node's tokens, joined."""
-    usage: dict[str, ws.NodeUsage] = field(default_factory=dict)
-    """Each node's token usage, summed (key "" when the event named no node)."""
-    logs: deque[ws.ExecutionLog] = field(default_factory=lambda: deque(maxlen=LOG_TAIL))
-    inputs: dict[str, ws.InputRequested] = field(default_factory=dict)
-    """Input requests not answered yet, by node."""
+    tokens_omitted: dict[str, int] = field(default_factory=dict)
+    """Per node, the deltas before `text` this client never got (its snapshot left them out)."""
+    usage: dict[str, ws.UsageTotals] = field(default_factory=dict)
+    """Each node's token usage, summed (nodes of the graph; the others count in the total)."""
+    usage_total: ws.UsageTotals | None = None
+    """Every `node.usage` of the execution, summed."""
+    logs: deque[ws.LogLine] = field(default_factory=lambda: deque(maxlen=LOG_TAIL))
+    logs_omitted: int = 0
+    """Log lines before `logs` this client does not hold."""
+    inputs: dict[str, ws.PendingInput] = field(default_factory=dict)
+    """Input requests not answered yet, by node, oldest first."""
+
+    def log(self, line: ws.LogLine) -> None:
+        if len(self.logs) == self.logs.maxlen:
+            self.logs_omitted += 1
+        self.logs.append(line)
+
+    @classmethod
+    def from_snapshot(cls, snapshot: ws.ExecutionSnapshot) -> Streamed:
+        streamed = cls(
+            usage={k: n.usage for k, n in snapshot.nodes.items() if n.usage is not None},
+            usage_total=snapshot.usage,
+            logs_omitted=snapshot.logs_omitted or 0,
+            inputs={request.node_id: request for request in snapshot.inputs},
+        )
+        streamed.logs.extend(snapshot.logs)
+        for node_id, node in snapshot.nodes.items():
+            if node.text is not None:
+                streamed.text[node_id] = node.text
+            if node.tokens_omitted is not None:
+                streamed.tokens_omitted[node_id] = node.tokens_omitted
+        return streamed
 
 
 @dataclass
@@ -131,6 +169,9 @@ class ExecutionView:
 
     def to_snapshot(self) -> ws.ExecutionSnapshot:
         """This state as the `execution.snapshot` a server would send for it."""
+        streamed = self.streamed
+        logs = list(streamed.logs)[-SNAPSHOT_LOGS:]
+        omitted = streamed.logs_omitted + len(streamed.logs) - len(logs)
         return ws.ExecutionSnapshot(
             topic=self.topic,
             workflow_id=self.workflow_id,
@@ -138,19 +179,24 @@ class ExecutionView:
             ts=self.ts,
             status=self.status,
             name=self.name,
-            nodes={node_id: node.to_snapshot() for node_id, node in self.nodes.items()},
+            nodes={k: node.to_snapshot(streamed, k) for k, node in self.nodes.items()},
             edges=list(self.edges),
             progress=self.progress(),
             started_ts=self.started_ts,
             finished_ts=self.finished_ts,
             error=self.error,
+            duration_ms=self.duration_ms,
+            summary=self.summary,
+            outputs=self.outputs,
+            usage=streamed.usage_total,
+            inputs=list(streamed.inputs.values()),
+            logs=logs,
+            logs_omitted=omitted or None,
             last_seq=self.last_seq,
         )
 
     @classmethod
-    def from_snapshot(
-        cls, snapshot: ws.ExecutionSnapshot, streamed: Streamed | None = None
-    ) -> ExecutionView:
+    def from_snapshot(cls, snapshot: ws.ExecutionSnapshot) -> ExecutionView:
         view = cls(
             topic=snapshot.topic,
             workflow_id=snapshot.workflow_id,
@@ -164,7 +210,10 @@ class ExecutionView:
             error=snapshot.error,
             last_seq=snapshot.last_seq,
             ts=snapshot.ts,
-            streamed=streamed or Streamed(),
+            outputs=snapshot.outputs,
+            summary=snapshot.summary,
+            duration_ms=snapshot.duration_ms,
+            streamed=Streamed.from_snapshot(snapshot),
         )
         # A snapshot does not say whether its progress was reported by the engine or
         # derived from the nodes: derived when it is exactly what the nodes say.
@@ -175,7 +224,10 @@ class ExecutionView:
     # -- the fold ---------------------------------------------------------------------
 
     def apply(self, event: ws.Event) -> None:
-        """Fold one event: the state part as the server's materializer does, and what streams."""
+        """Fold one event as the server's materializer does. A finished execution does
+        not move: only a new `execution.started` (a new run under the same id) changes it."""
+        if self.finished and not isinstance(event, ws.ExecutionStarted):
+            return
         if isinstance(event, _STATEFUL):
             self.last_seq = event.seq
             self.ts = event.ts
@@ -201,11 +253,31 @@ class ExecutionView:
         elif isinstance(event, ws.NodeToken):
             streamed.text[event.node_id] = streamed.text.get(event.node_id, "") + event.delta
         elif isinstance(event, ws.NodeUsage):
-            self._usage(event)
+            if event.node_id is not None and event.node_id in self.nodes:
+                node_usage = streamed.usage.get(event.node_id)
+                streamed.usage[event.node_id] = ws.UsageTotals.add(node_usage, event)
+            streamed.usage_total = ws.UsageTotals.add(streamed.usage_total, event)
         elif isinstance(event, ws.ExecutionLog):
-            streamed.logs.append(event)
+            streamed.log(
+                ws.LogLine(
+                    seq=event.seq,
+                    ts=event.ts,
+                    level=event.level,
+                    message=event.message,
+                    node_id=event.node_id,
+                    context=event.context,
+                )
+            )
         elif isinstance(event, ws.InputRequested):
-            streamed.inputs[event.node_id] = event
+            streamed.inputs.pop(event.node_id, None)  # asked again: the latest request, last
+            streamed.inputs[event.node_id] = ws.PendingInput(
+                node_id=event.node_id,
+                prompt=event.prompt,
+                input_schema=event.input_schema,
+                ts=event.ts,
+            )
+        elif isinstance(event, ws.InputReceived):
+            streamed.inputs.pop(event.node_id, None)
 
     def _started(self, event: ws.ExecutionStarted) -> None:
         self.status = "running"
@@ -217,6 +289,8 @@ class ExecutionView:
         self.nodes = {n.id: NodeView(name=n.name, kind=n.kind) for n in event.nodes}
         self.edges = list(event.edges)
         self.order = list(event.order) if event.order is not None else None
+        self.outputs = self.summary = self.duration_ms = None
+        self.streamed = Streamed()
 
     def _node_status(self, event: ws.NodeStatus) -> None:
         node = self.node(event.node_id)
@@ -230,6 +304,8 @@ class ExecutionView:
             value = getattr(event, name)
             if value is not None:
                 setattr(node, name, value)
+        if event.output is not None:
+            node.output = event.output
         if event.status in TERMINAL_NODE:
             node.finished_ts = event.ts
             if event.status == "succeeded":
@@ -254,28 +330,12 @@ class ExecutionView:
             self.status = "failed"
             self.error = event.error
 
-    def _usage(self, event: ws.NodeUsage) -> None:
-        key = event.node_id or ""
-        before = self.streamed.usage.get(key)
-        if before is not None:
-            event = msgspec.structs.replace(
-                event,
-                prompt_tokens=before.prompt_tokens + event.prompt_tokens,
-                completion_tokens=before.completion_tokens + event.completion_tokens,
-                total_tokens=before.total_tokens + event.total_tokens,
-                cost=None if event.cost is None else (before.cost or 0) + event.cost,
-            )
-        self.streamed.usage[key] = event
-
     def total_usage(self) -> tuple[int, int, float | None]:
         """(prompt tokens, completion tokens, cost) over every node."""
-        usage = self.streamed.usage.values()
-        costs = [u.cost for u in usage if u.cost is not None]
-        return (
-            sum(u.prompt_tokens for u in usage),
-            sum(u.completion_tokens for u in usage),
-            sum(costs) if costs else None,
-        )
+        total = self.streamed.usage_total
+        if total is None:
+            return 0, 0, None
+        return total.prompt_tokens, total.completion_tokens, total.cost
 
 
 _STATEFUL: tuple[type[ws.Event], ...] = (
@@ -287,8 +347,11 @@ _STATEFUL: tuple[type[ws.Event], ...] = (
     ws.ExecutionStopped,
     ws.ExecutionCompleted,
     ws.ExecutionFailed,
+    ws.NodeUsage,
+    ws.InputRequested,
+    ws.InputReceived,
 )
-"""The events that change the state part; the others only stream (as on the server)."""
+"""The events that move `last_seq` and `ts` (as on the server); tokens and logs do not."""
 
 
 class ExecutionStore:
@@ -296,8 +359,6 @@ class ExecutionStore:
 
     def __init__(self) -> None:
         self.views: dict[str, ExecutionView] = {}
-        self._carried: dict[str, tuple[str, Streamed]] = {}
-        """What streamed, of executions dropped by a reset: (topic, streamed) by id."""
 
     def get(self, execution_id: str) -> ExecutionView | None:
         return self.views.get(execution_id)
@@ -306,12 +367,8 @@ class ExecutionStore:
         return [v for v in self.views.values() if topic is None or v.topic == topic]
 
     def apply_snapshot(self, snapshot: ws.ExecutionSnapshot) -> ExecutionView:
-        """Replace what is held for the snapshot's execution (what streamed stays)."""
-        before = self.views.get(snapshot.execution_id)
-        streamed = before.streamed if before is not None else None
-        if streamed is None and (carried := self._carried.pop(snapshot.execution_id, None)):
-            streamed = carried[1]
-        view = self.views[snapshot.execution_id] = ExecutionView.from_snapshot(snapshot, streamed)
+        """Replace what is held for the snapshot's execution: it carries everything."""
+        view = self.views[snapshot.execution_id] = ExecutionView.from_snapshot(snapshot)
         return view
 
     def apply_event(self, event: ws.Event) -> ExecutionView | None:
@@ -327,9 +384,6 @@ class ExecutionStore:
         return view
 
     def reset(self, topic: str) -> None:
-        """Drop the topic's executions: snapshots rebuild them (what streamed is kept
-        for an execution whose snapshot comes)."""
-        for execution_id in [k for k, (t, _) in self._carried.items() if t == topic]:
-            del self._carried[execution_id]  # from an older reset: no snapshot came for it
+        """Drop the topic's executions: the snapshots that follow rebuild them."""
         for execution_id in [k for k, v in self.views.items() if v.topic == topic]:
-            self._carried[execution_id] = (topic, self.views.pop(execution_id).streamed)
+            del self.views[execution_id]

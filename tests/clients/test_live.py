@@ -242,3 +242,42 @@ async def test_a_listener_that_raises_harms_nothing_else(start_server: Start) ->
         assert {str(e) for e in seen.errors} == {"a bug in the app's handler"}
         again = await client.execute(streaming(words=2, delay_ms=1))
         assert (await client.wait(again.execution_id, timeout=10)).status == "completed"
+
+
+@pytest.mark.slow
+async def test_a_late_joiner_renders_the_run_at_once_and_answers_its_input(
+    start_server: Start,
+) -> None:
+    """Issue 11, defect 11: a client that subscribes mid-run gets, in its snapshot, the
+    tokens an LLM node streamed so far and the input a node waits for; it answers that
+    input, and every watcher sees it answered (`input.received`)."""
+    server = start_server(SERVER, APP)
+    first, late = Recorder(), Recorder()
+    async with first.client(server.url()) as starter:
+        talk = await starter.execute(streaming("talk", words=200, delay_ms=5))
+        approval = await starter.execute(SAMPLES["approval"])
+        await first.until(
+            lambda: (
+                any(isinstance(e, ws.InputRequested) for e in first.events(approval.topic))
+                and len([e for e in first.events(talk.topic) if isinstance(e, ws.NodeToken)]) >= 20
+            )
+        )
+        async with late.client(server.url()) as joiner:
+            await joiner.subscribe(talk.topic, approval.topic)
+            await joiner.roundtrip()  # the snapshots are in the store
+            joined = joiner.store.get(approval.execution_id)
+            assert joined is not None and list(joined.streamed.inputs) == ["approve"]
+            text = joiner.store.get(talk.execution_id).streamed.text["talk"]  # type: ignore[union-attr]
+            assert text.startswith("w0 w1 "), "what streamed before it joined"
+            assert (
+                await joiner.input(approval.execution_id, "approve", {"approved": True})
+            ).accepted
+            done = await joiner.wait(approval.execution_id, timeout=30)
+            assert done.status == "completed" and not done.streamed.inputs
+            spoken = await joiner.wait(talk.execution_id, timeout=30)
+            assert spoken.streamed.text["talk"] == " ".join(f"w{i}" for i in range(200))
+        answered = [e for e in first.events(approval.topic) if isinstance(e, ws.InputReceived)]
+        assert [e.node_id for e in answered] == ["approve"]
+        mine = await starter.wait(approval.execution_id, timeout=30)
+        assert mine.to_snapshot() == done.to_snapshot()
+    assert first.errors == late.errors == []

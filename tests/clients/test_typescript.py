@@ -116,7 +116,7 @@ def passed(out: str) -> int:
 def test_protocol_behaviours(client_build: Path) -> None:
     """Lifecycle, refs and typed errors, dedupe, gaps, batches, handler isolation, heartbeat,
     reset, close codes and backoff, the offline queue, msgpack, the store's reducer."""
-    assert passed(node_test("protocol")) == 17
+    assert passed(node_test("protocol")) == 18
 
 
 def test_react_bindings(client_build: Path) -> None:
@@ -192,7 +192,7 @@ def fold(frames: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         assert isinstance(event, ws.Event)
         materializer.apply(event)
     return {
-        state.execution_id: msgspec.to_builtins(state.snapshot())
+        state.execution_id: msgspec.to_builtins(materializer.snapshot(state.execution_id))
         for topic in materializer.topics()
         for state in materializer.executions(topic)
     }

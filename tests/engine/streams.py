@@ -11,7 +11,8 @@ import wsproto_schema as ws
 def execution_events(
     execution_id: str, count: int, *, seed: int = 7, workflow: str = "w"
 ) -> list[ws.Event]:
-    """`count` events of one execution: started, node transitions, progress, logs and tokens."""
+    """`count` events of one execution: started, node transitions (some with an output),
+    progress, logs, tokens, usage, input requests and answers, pauses."""
     rng = random.Random(seed)
     common = {"workflow_id": workflow, "execution_id": execution_id}
     nodes = [f"n{i}" for i in range(12)]
@@ -26,11 +27,17 @@ def execution_events(
     statuses: list[ws.NodeStatusValue] = ["running", "succeeded", "failed", "skipped"]
     while len(events) < count - 1:
         node = rng.choice(nodes)
-        kind = rng.randrange(6)
+        kind = rng.randrange(9)
         if kind == 0:
+            status = rng.choice(statuses)
+            output = {"rows": len(events)} if status == "succeeded" else None
             events.append(
                 ws.NodeStatus(
-                    **common, node_id=node, status=rng.choice(statuses), attempt=rng.randint(1, 3)
+                    **common,
+                    node_id=node,
+                    status=status,
+                    attempt=rng.randint(1, 3),
+                    output=output,
                 )
             )
         elif kind == 1:
@@ -56,6 +63,25 @@ def execution_events(
             )
         elif kind == 4:
             events.append(ws.NodeToken(**common, node_id=node, delta=f"t{len(events)} "))
+        elif kind == 5:
+            events.append(
+                ws.NodeUsage(
+                    **common,
+                    node_id=rng.choice([node, None]),
+                    prompt_tokens=rng.randint(0, 50),
+                    completion_tokens=rng.randint(0, 50),
+                    total_tokens=100,
+                    cost=rng.choice([None, 0.001, 0.25]),
+                )
+            )
+        elif kind == 6:
+            events.append(
+                ws.InputRequested(
+                    **common, node_id=node, prompt="OK?", input_schema={"type": "boolean"}
+                )
+            )
+        elif kind == 7:
+            events.append(ws.InputReceived(**common, node_id=node, by="ada"))
         else:
             events.append(
                 rng.choice([ws.ExecutionPaused(**common, by="ada"), ws.ExecutionResumed(**common)])

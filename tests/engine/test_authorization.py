@@ -121,3 +121,16 @@ async def test_expose_errors_shows_node_exceptions_deliberately() -> None:
     while (frame := await client.recv())["type"] != "execution.failed":
         pass
     assert frame["error"]["message"] == "row 7 is malformed"
+
+
+async def test_events_name_who_acted_by_id_and_nothing_else_of_the_principal() -> None:
+    """`execution.paused`'s `by` (and `input.received`'s) used to be `str(principal)`: with
+    a token's claims as the principal, every watcher read them all."""
+    app = FlowwireApp(handler=demo_runner(), authenticate=user)
+    ada = await as_user(app, "ada")
+    run = (await ada.request({"type": "execute", "ref": "x", "workflow": SLOW}))["data"]
+    pause = {"type": "control", "ref": "p", "execution_id": run["execution_id"], "action": "pause"}
+    assert (await ada.request(pause))["type"] == "reply"
+    while (frame := await ada.recv())["type"] != "execution.paused":
+        pass
+    assert frame["by"] == "ada"

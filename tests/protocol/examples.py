@@ -44,12 +44,27 @@ SERVER_FRAMES: list[ws.Frame] = [
         status="running",
         nodes={
             "extract": ws.NodeSnapshot(
-                status="succeeded", attempt=1, started_ts=1, finished_ts=2, duration_ms=1
+                status="succeeded",
+                attempt=1,
+                started_ts=1,
+                finished_ts=2,
+                duration_ms=1,
+                output={"rows": 10},
             ),
-            "load": ws.NodeSnapshot(status="running", progress=0.5),
+            "load": ws.NodeSnapshot(
+                status="running",
+                progress=0.5,
+                text="Loading the",
+                tokens_omitted=12,
+                usage=ws.UsageTotals(prompt_tokens=3, completion_tokens=5, total_tokens=8),
+            ),
         },
         edges=[ws.EdgeInfo(source="extract", target="load")],
         progress=ws.ProgressSnapshot(completed=1, total=2, percent=50.0, running=["load"]),
+        usage=ws.UsageTotals(prompt_tokens=3, completion_tokens=5, total_tokens=8, cost=0.01),
+        inputs=[ws.PendingInput(node_id="approve", prompt="Ship it?", ts=5)],
+        logs=[ws.LogLine(seq=4, ts=4, level="info", message="loading", node_id="load")],
+        logs_omitted=3,
         last_seq=6,
     ),
     ws.ExecutionStarted(
@@ -98,6 +113,7 @@ SERVER_FRAMES: list[ws.Frame] = [
     ws.InputRequested(
         **COMMON, node_id="approve", prompt="Ship it?", input_schema={"type": "boolean"}
     ),
+    ws.InputReceived(**COMMON, node_id="approve", by="ada"),
 ]
 
 CLIENT_FRAMES: list[ws.Command] = [

@@ -55,6 +55,8 @@ EVENTS = {
     "edge.flow": ["source", "target", "edge_id?", "preview?"],
     "branch.started": ["node_ids", "parent_id?"],
     "input.requested": ["node_id", "prompt", "input_schema?"],
+    # Beyond the design: the request was answered, so other watchers stop offering it
+    "input.received": ["node_id", "by?"],
 }
 CLIENT = {
     "auth": ["ref?", "token"],
@@ -84,6 +86,14 @@ EXTRA = {
         "started_ts",
         "finished_ts",
         "error",
+        # …and what a client needs to render the same state at once (docs/protocol.md)
+        "duration_ms",
+        "summary",
+        "outputs",
+        "usage",
+        "inputs",
+        "logs",
+        "logs_omitted",
     },
 }
 PARTS = {
@@ -112,6 +122,9 @@ PARTS = {
         "last_seq",
     ],
     "ListResult": ["executions"],
+    "UsageTotals": ["prompt_tokens", "completion_tokens", "total_tokens", "cost?"],
+    "PendingInput": ["node_id", "prompt", "input_schema?", "ts"],
+    "LogLine": ["seq", "ts", "level", "message", "node_id?", "context?"],
 }
 DESIGN_ERROR_CODES = [
     "invalid_json",

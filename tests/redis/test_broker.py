@@ -347,3 +347,83 @@ async def test_list_shows_every_process_the_same_executions(apps: list[FlowwireA
     assert (listed["execution_id"], listed["status"]) == (execution, "completed")
     assert listed["nodes"]["a"]["status"] == "succeeded"
     assert listed["topic"] == TOPIC
+
+
+async def test_token_text_and_logs_in_snapshots_match_the_memory_broker(
+    redis_server: RedisServer,
+) -> None:
+    """Kept in lists by the publish script, bounded the same way; a new run under the same
+    id starts with none; a finished execution that is no longer kept leaves no key."""
+    from asgi_plugin.core.streamed import LOGS_KEPT, TOKENS_KEPT
+
+    app = FlowwireApp(broker=RedisBroker(redis_server.url, finished_snapshots=1))
+    await app.start()
+    try:
+        common = {"workflow_id": "w", "execution_id": "x"}
+        started = ws.ExecutionStarted(
+            **common, nodes=[ws.NodeInfo(id="llm"), ws.NodeInfo(id="llm2")], edges=[], name="first"
+        )
+        events: list[ws.Event] = [started]
+        events += [
+            ws.NodeToken(**common, node_id="llm", delta=f"{i} ") for i in range(TOKENS_KEPT + 5)
+        ]
+        events += [
+            ws.ExecutionLog(**common, level="info", message=f"{i}") for i in range(LOGS_KEPT + 3)
+        ]
+        # …and bounded in bytes: large deltas on another node, large log messages.
+        events += [ws.NodeToken(**common, node_id="llm2", delta="é" * 500) for _ in range(100)]
+        events += [ws.ExecutionLog(**common, level="info", message="x" * 2000) for _ in range(40)]
+        expected = Materializer(finished_snapshots=1)
+        for event in events:
+            expected.apply(await app.publish_event(event))
+
+        async def agree(topic_seq: int) -> ws.ExecutionSnapshot:
+            [got] = await app.broker.snapshots(TOPIC, live_only=False)
+            assert got == expected.snapshot("x", topic_seq)
+            return got
+
+        first = await agree(len(events))
+        assert first.nodes["llm"].tokens_omitted == 5
+        assert first.nodes["llm2"].tokens_omitted == 100 - 65
+        assert first.logs_omitted and len(first.logs) < LOGS_KEPT, "bounded in bytes"
+        again = [
+            msgspec.structs.replace(started, name="second"),
+            ws.NodeToken(**common, node_id="llm", delta="fresh"),
+        ]
+        for event in again:
+            expected.apply(await app.publish_event(event))
+        second = await agree(len(events) + 2)
+        assert (second.nodes["llm"].text, second.nodes["llm2"].text, second.logs) == (
+            "fresh",
+            None,
+            [],
+        )
+        summary = ws.Summary(total=1, succeeded=1, failed=0, skipped=0)
+        for execution in ("x", "y"):  # y finishes after x: x is no longer kept
+            ids = {**common, "execution_id": execution}
+            for event in (
+                ws.ExecutionStarted(**ids, nodes=[ws.NodeInfo(id="llm")], edges=[]),
+                ws.NodeToken(**ids, node_id="llm", delta="t"),
+                ws.ExecutionLog(**ids, level="info", message="m"),
+                ws.ExecutionCompleted(**ids, duration_ms=1, summary=summary),
+            ):
+                expected.apply(await app.publish_event(event))
+        [kept] = await app.broker.snapshots(TOPIC, live_only=False)
+        assert kept == expected.snapshot("y", kept.last_seq)
+        import redis.asyncio as aioredis
+
+        client = aioredis.Redis.from_url(redis_server.url)
+        keys = {k.decode() for k in await client.keys("*")}
+        await client.aclose()
+        broker = app.broker
+        assert isinstance(broker, RedisBroker)
+        gone = {
+            broker.key("tokn", "x"),
+            broker.key("tokz", "x"),
+            broker.key("logs", "x"),
+            broker.key("tok", "1:x:llm"),
+        }
+        assert broker.key("tok", "1:y:llm") in keys, "y is kept, with its text"
+        assert not keys & gone, keys & gone
+    finally:
+        await app.shutdown()

@@ -37,7 +37,13 @@ def trail(frames: list[dict[str, Any]]) -> list[tuple[str, ...]]:
             )
         elif kind == "edge.flow":
             out.append((kind, f"{f['source']}->{f['target']}"))
-        elif kind in ("node.token", "node.usage", "input.requested", "execution.log"):
+        elif kind in (
+            "node.token",
+            "node.usage",
+            "input.requested",
+            "input.received",
+            "execution.log",
+        ):
             out.append((kind, f.get("node_id") or ""))
         elif kind == "branch.started":
             out.append((kind, ",".join(f["node_ids"])))
@@ -127,6 +133,7 @@ EXPECTED = {
         ("execution.progress",),
         ("node.status", "approve", "running"),
         ("input.requested", "approve"),
+        ("input.received", "approve"),
         ("node.status", "approve", "succeeded"),
         ("edge.flow", "approve->ship"),
         ("execution.progress",),

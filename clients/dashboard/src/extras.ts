@@ -1,7 +1,8 @@
 // What the dashboard shows beyond the execution store's views: each node's earlier attempts
 // (for the timeline), its token usage, how often data flowed along each edge, and the log
 // lines (many more than the store keeps). Folded from the client's events; a page that
-// joined mid-run has them from when it joined.
+// joined mid-run starts from its snapshot (the usage, the most recent log lines) and has
+// the attempts and flows from when it joined.
 import type { ExecutionLog, FlowwireClient, LogLevel } from "@flowwire/client";
 
 /** A finished attempt of a node that was tried again. */
@@ -87,6 +88,22 @@ export class Extras {
       if (e.model) usage.model = e.model;
       run.usage.set(key, usage);
       this.bump(e.execution_id, run);
+    });
+    client.on("execution.snapshot", (s) => {
+      // A page that joined (or resynchronised) mid-run: what the snapshot knows, merged.
+      const run = this.run(s.execution_id);
+      const last = run.logs.at(-1)?.seq ?? 0;
+      const lines = (s.logs ?? []).filter((line) => line.seq > last);
+      for (const line of lines) run.logs.push(line.node_id ? { seq: line.seq, ts: line.ts, level: line.level, message: line.message, node_id: line.node_id } : { seq: line.seq, ts: line.ts, level: line.level, message: line.message });
+      if (lines.length) run.logsVersion++;
+      for (const [id, node] of Object.entries(s.nodes)) {
+        if (!node.usage) continue;
+        const model = run.usage.get(id)?.model;
+        const usage: NodeUsage = { prompt_tokens: node.usage.prompt_tokens, completion_tokens: node.usage.completion_tokens, total_tokens: node.usage.total_tokens, cost: node.usage.cost ?? 0 };
+        if (model) usage.model = model;
+        run.usage.set(id, usage);
+      }
+      this.bump(s.execution_id, run);
     });
     client.on("edge.flow", (e) => {
       const run = this.run(e.execution_id);

@@ -1,7 +1,7 @@
 // The run header: status, progress with ETA, duration, node counts; pause, resume and stop,
 // with the server's answer (or its error, a `conflict` included) shown; and the form for
 // the input a node waits for, built from its `input_schema`.
-import { FlowwireError, type ExecutionView, type FlowwireClient, type InputRequested, type JsonValue } from "@flowwire/client";
+import { FlowwireError, type ExecutionView, type FlowwireClient, type WaitingInput, type JsonValue } from "@flowwire/client";
 import { attr, duration, h, text } from "./dom.js";
 
 const ACTIONS = ["pause", "resume", "stop"] as const;
@@ -22,7 +22,7 @@ export class HeaderView {
   private readonly buttons: { [A in Action]: HTMLButtonElement };
   private readonly form = h("form", { id: "input-form", class: "input-form", hidden: true, "aria-labelledby": "input-prompt" });
   private run: ExecutionView | undefined;
-  private waiting: InputRequested | undefined;
+  private waiting: WaitingInput | undefined;
 
   constructor(private readonly client: FlowwireClient) {
     const button = (action: Action, label: string): HTMLButtonElement => {
@@ -105,7 +105,7 @@ export class HeaderView {
 
   // -- the input a node waits for ------------------------------------------------------
 
-  private input(waiting: InputRequested | undefined): void {
+  private input(waiting: WaitingInput | undefined): void {
     if (waiting === this.waiting) return;
     this.waiting = waiting;
     this.form.hidden = !waiting;

@@ -194,8 +194,10 @@ store.subscribe(schedule);
 function render(): void {
   const started = performance.now();
   if (selectedRun === null) {
-    const live = store.list().filter((v) => !FINISHED.has(v.status));
-    const newest = live.at(-1);
+    // The newest live run; else the newest seen (a run may start and finish between two
+    // frames: it is still the one to show).
+    const views = store.list();
+    const newest = views.filter((v) => !FINISHED.has(v.status)).at(-1) ?? views.at(-1);
     if (newest) selectedRun = newest.execution_id;
   }
   const run: ExecutionView | undefined = selectedRun ? store.get(selectedRun) : undefined;

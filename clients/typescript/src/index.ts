@@ -22,7 +22,7 @@ export {
   type ExecutionView,
   type NodeView,
   type StoreOptions,
-  type UsageTotals,
+  type WaitingInput,
 } from "./store.js";
 // The wire types, generated from the server's Structs (schemas/flowwire.ts).
 export * from "./protocol.js";

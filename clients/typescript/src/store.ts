@@ -2,16 +2,18 @@ import type { FlowwireClient, ResetEvent } from "./client.js";
 import type {
   EdgeInfo,
   ErrorInfo,
-  ExecutionLog,
   ExecutionSnapshot,
   ExecutionStatusValue,
-  InputRequested,
   JsonValue,
+  LogLine,
   NodeSnapshot,
   NodeStatusValue,
+  NodeUsage,
+  PendingInput,
   ProgressSnapshot,
   StreamEvent,
   Summary,
+  UsageTotals,
 } from "./protocol.js";
 
 /** One node as a UI shows it: the server's NodeSnapshot fields plus what streamed. */
@@ -28,16 +30,21 @@ export interface NodeView {
   readonly error?: ErrorInfo;
   /** The node's output, from its `succeeded` status. */
   readonly output?: JsonValue;
-  /** Every `node.token` delta, joined. */
+  /** Its `node.token` deltas, joined (a view started from a snapshot has the most recent
+   * 2,048 of what streamed before it, and `tokens_omitted` says how many it lacks). */
   readonly text: string;
+  readonly tokens_omitted?: number;
+  /** Its `node.usage` events, summed. */
+  readonly usage?: UsageTotals;
 }
 
-export interface UsageTotals {
-  readonly prompt_tokens: number;
-  readonly completion_tokens: number;
-  readonly total_tokens: number;
-  readonly cost: number;
+/** An input request nobody has answered yet: answer it with `client.input`. */
+export interface WaitingInput extends PendingInput {
+  readonly execution_id: string;
 }
+
+/** The log lines a server's snapshot carries (the most recent). */
+const SNAPSHOT_LOGS = 100;
 
 /** One execution's state. Immutable: every change makes a new object (and a new `nodes`
  * map when a node changed), so React and other renderers compare by reference. */
@@ -58,10 +65,16 @@ export interface ExecutionView {
   /** Seq and ts of the last state-changing event folded in (as in the server's state). */
   readonly last_seq: number;
   readonly ts: number;
-  readonly logs: readonly ExecutionLog[];
-  readonly usage: UsageTotals;
-  /** The node waiting for an `input` command, while it waits. */
-  readonly waiting?: InputRequested;
+  /** The last `maxLogs` (500) `execution.log` events. */
+  readonly logs: readonly LogLine[];
+  /** Log lines before `logs` this view does not hold. */
+  readonly logs_omitted: number;
+  /** Every `node.usage`, summed (`cost` over the events that gave one). */
+  readonly usage?: UsageTotals;
+  /** The input requests nobody has answered yet, oldest first. */
+  readonly inputs: readonly WaitingInput[];
+  /** The latest of `inputs`: the node waiting for an `input` command, while it waits. */
+  readonly waiting?: WaitingInput;
   readonly duration_ms?: number;
   readonly summary?: Summary;
   readonly outputs?: { [key: string]: JsonValue };
@@ -76,7 +89,31 @@ type Writable<T> = { -readonly [K in keyof T]: T[K] };
 
 const TERMINAL_NODE = new Set<string>(["succeeded", "failed", "skipped", "cancelled"]);
 const FINISHED = new Set<string>(["completed", "failed", "stopped"]);
-const NO_USAGE: UsageTotals = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0, cost: 0 };
+
+/** Usage so far plus one `node.usage`: the server's rule (wsproto_schema UsageTotals.add). */
+function addUsage(before: UsageTotals | undefined, event: NodeUsage): UsageTotals {
+  const cost = event.cost == null ? before?.cost : (before?.cost ?? 0) + event.cost;
+  return defined<UsageTotals>({
+    prompt_tokens: (before?.prompt_tokens ?? 0) + event.prompt_tokens,
+    completion_tokens: (before?.completion_tokens ?? 0) + event.completion_tokens,
+    total_tokens: (before?.total_tokens ?? 0) + event.total_tokens,
+    cost,
+  });
+}
+
+/** `list` plus `item`, keeping the last `max` (and how many that dropped). */
+function appendBounded<T>(list: readonly T[], item: T, max: number): [T[], number] {
+  const next = [...list, item];
+  const drop = Math.max(0, next.length - Math.max(1, max));
+  return [next.slice(drop), drop];
+}
+
+function withInputs(state: Writable<State>, inputs: readonly WaitingInput[]): void {
+  state.inputs = inputs;
+  const last = inputs[inputs.length - 1];
+  if (last) state.waiting = last;
+  else delete state.waiting;
+}
 const EXECUTION_STATUS: { [type: string]: ExecutionStatusValue } = {
   "execution.paused": "paused",
   "execution.resumed": "running",
@@ -122,7 +159,8 @@ function fresh(event: { topic: string; workflow_id: string; execution_id: string
     last_seq: 0,
     ts: 0,
     logs: [],
-    usage: NO_USAGE,
+    logs_omitted: 0,
+    inputs: [],
   };
 }
 
@@ -141,6 +179,9 @@ const STATEFUL = new Set<string>([
   "execution.stopped",
   "execution.completed",
   "execution.failed",
+  "node.usage",
+  "input.requested",
+  "input.received",
 ]);
 
 /**
@@ -151,6 +192,8 @@ const STATEFUL = new Set<string>([
  */
 export function reduce(previous: ExecutionView | undefined, event: StreamEvent, maxLogs = 500): ExecutionView | undefined {
   if (!previous && !STATEFUL.has(event.type)) return previous;
+  // A finished execution does not move: only a new run under the same id changes it.
+  if (previous && FINISHED.has(previous.status) && event.type !== "execution.started") return previous;
   const state: Writable<State> = { ...((previous as State | undefined) ?? fresh(event)) };
   if (STATEFUL.has(event.type)) {
     state.last_seq = event.seq;
@@ -163,8 +206,9 @@ export function reduce(previous: ExecutionView | undefined, event: StreamEvent, 
       state.nodes = new Map(event.nodes.map((node) => [node.id, defined<NodeView>({ id: node.id, status: "pending", name: node.name, kind: node.kind, text: "" })]));
       state.edges = event.edges;
       state.logs = [];
-      state.usage = NO_USAGE;
-      for (const key of ["name", "finished_ts", "error", "reported", "waiting", "duration_ms", "summary", "outputs"] as const) delete state[key];
+      state.logs_omitted = 0;
+      state.inputs = [];
+      for (const key of ["name", "finished_ts", "error", "reported", "waiting", "usage", "duration_ms", "summary", "outputs"] as const) delete state[key];
       if (event.name != null) state.name = event.name;
       return withProgress(state);
     }
@@ -189,7 +233,9 @@ export function reduce(previous: ExecutionView | undefined, event: StreamEvent, 
       }
       nodes.set(event.node_id, node);
       state.nodes = nodes;
-      if (state.waiting?.node_id === event.node_id && event.status !== "running") delete state.waiting;
+      if (event.status !== "running" && state.inputs.some((input) => input.node_id === event.node_id)) {
+        withInputs(state, state.inputs.filter((input) => input.node_id !== event.node_id));
+      }
       return withProgress(state);
     }
     case "execution.progress":
@@ -209,7 +255,7 @@ export function reduce(previous: ExecutionView | undefined, event: StreamEvent, 
       state.status = EXECUTION_STATUS[event.type] ?? state.status;
       if (FINISHED.has(state.status)) {
         state.finished_ts = event.ts;
-        delete state.waiting;
+        withInputs(state, []);
       }
       if (event.type === "execution.failed") state.error = event.error;
       if (event.type === "execution.failed" || event.type === "execution.completed") {
@@ -218,9 +264,13 @@ export function reduce(previous: ExecutionView | undefined, event: StreamEvent, 
       }
       if (event.type === "execution.completed" && event.outputs != null) state.outputs = event.outputs;
       return state;
-    case "execution.log":
-      state.logs = [...state.logs.slice(-(maxLogs - 1)), event];
+    case "execution.log": {
+      const line = defined<LogLine>({ seq: event.seq, ts: event.ts, level: event.level, message: event.message, node_id: event.node_id, context: event.context });
+      const [logs, dropped] = appendBounded(state.logs, line, maxLogs);
+      state.logs = logs;
+      state.logs_omitted += dropped;
       return state;
+    }
     case "node.token": {
       const node = state.nodes.get(event.node_id);
       if (!node) return previous; // a node the graph does not have: nothing to show it in
@@ -229,26 +279,34 @@ export function reduce(previous: ExecutionView | undefined, event: StreamEvent, 
       state.nodes = nodes;
       return state;
     }
-    case "node.usage":
-      state.usage = {
-        prompt_tokens: state.usage.prompt_tokens + event.prompt_tokens,
-        completion_tokens: state.usage.completion_tokens + event.completion_tokens,
-        total_tokens: state.usage.total_tokens + event.total_tokens,
-        cost: state.usage.cost + (event.cost ?? 0),
-      };
+    case "node.usage": {
+      state.usage = addUsage(state.usage, event);
+      const node = event.node_id == null ? undefined : state.nodes.get(event.node_id);
+      if (node) {
+        const nodes = new Map(state.nodes);
+        nodes.set(node.id, { ...node, usage: addUsage(node.usage, event) });
+        state.nodes = nodes;
+      }
       return state;
-    case "input.requested":
-      state.waiting = event;
+    }
+    case "input.requested": {
+      const request = defined<WaitingInput>({ execution_id: event.execution_id, node_id: event.node_id, prompt: event.prompt, input_schema: event.input_schema, ts: event.ts });
+      withInputs(state, [...state.inputs.filter((input) => input.node_id !== event.node_id), request]);
+      return state;
+    }
+    case "input.received":
+      withInputs(state, state.inputs.filter((input) => input.node_id !== event.node_id));
       return state;
     default:
       return previous; // edge.flow, branch.started and unknown types change no state
   }
 }
 
-/** An execution's state from its `execution.snapshot` (what streamed before is gone). */
+/** An execution's state from its `execution.snapshot`: everything a view shows, with the
+ * most recent token text and log lines (it says how many it leaves out). */
 export function fromSnapshot(snapshot: ExecutionSnapshot): ExecutionView {
   const nodes = new Map<string, NodeView>();
-  for (const [id, node] of Object.entries(snapshot.nodes)) nodes.set(id, defined<NodeView>({ ...node, id, text: "" }));
+  for (const [id, node] of Object.entries(snapshot.nodes)) nodes.set(id, defined<NodeView>({ ...node, id, text: node.text ?? "" }));
   const progress = defined<ProgressSnapshot>({ ...snapshot.progress, running: snapshot.progress.running ?? [] });
   const derived = derivedProgress(nodes);
   const state: Writable<State> = defined<Writable<State>>({
@@ -263,7 +321,14 @@ export function fromSnapshot(snapshot: ExecutionSnapshot): ExecutionView {
     error: snapshot.error,
     last_seq: snapshot.last_seq,
     ts: snapshot.ts,
+    duration_ms: snapshot.duration_ms,
+    summary: snapshot.summary,
+    outputs: snapshot.outputs,
+    usage: snapshot.usage,
+    logs: snapshot.logs ?? [],
+    logs_omitted: snapshot.logs_omitted ?? 0,
   });
+  withInputs(state, (snapshot.inputs ?? []).map((input) => ({ ...input, execution_id: snapshot.execution_id })));
   // Whether the engine reported this progress or the server derived it is not on the
   // wire: derived if the node statuses give the same, else reported.
   const same =
@@ -290,9 +355,15 @@ export function toSnapshot(view: ExecutionView): ExecutionSnapshot {
       finished_ts: node.finished_ts,
       duration_ms: node.duration_ms,
       error: node.error,
+      output: node.output,
+      text: node.text || undefined,
+      tokens_omitted: node.tokens_omitted,
+      usage: node.usage,
     });
   }
   const progress = defined<ProgressSnapshot>({ ...view.progress });
+  const logs = view.logs.slice(-SNAPSHOT_LOGS);
+  const omitted = view.logs_omitted + view.logs.length - logs.length;
   if (!progress.running?.length) delete progress.running;
   const snapshot = defined<ExecutionSnapshot>({
     type: "execution.snapshot" as const,
@@ -308,6 +379,13 @@ export function toSnapshot(view: ExecutionView): ExecutionSnapshot {
     started_ts: view.started_ts,
     finished_ts: view.finished_ts,
     error: view.error,
+    duration_ms: view.duration_ms,
+    summary: view.summary,
+    outputs: view.outputs,
+    usage: view.usage,
+    inputs: view.inputs.length ? view.inputs.map(({ execution_id: _, ...input }) => input) : undefined,
+    logs: logs.length ? logs : undefined,
+    logs_omitted: omitted || undefined,
     last_seq: view.last_seq,
   });
   return snapshot;

@@ -307,10 +307,26 @@ test("store: a snapshot, then events; immutable views; logs, tokens, usage, the 
   assert.equal(view.logs.length, 1);
   assert.equal(view.waiting.prompt, "ok?");
   assert.deepEqual(view.progress, { completed: 0, total: 2, percent: 0, running: ["a"] });
-  assert.equal(view.last_seq, 2, "only state-changing events move last_seq, as on the server");
-  assert.equal(changes, 7);
+  assert.deepEqual(view.nodes.get("a").usage, { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5, cost: 0.5 });
+  assert.deepEqual(view.inputs.map((input) => [input.node_id, input.execution_id]), [["b", "x"]]);
+  store.apply(event(8, { type: "node.token", node_id: "a", delta: "!" }));
+  assert.equal(store.get("x").last_seq, 7, "tokens and logs do not move last_seq; usage and input requests do, as on the server");
+  store.apply(event(9, { type: "input.received", node_id: "b", by: "ada" }));
+  assert.equal(store.get("x").waiting, undefined, "answered (by anyone): no form to show");
+  assert.equal(changes, 9);
   assert.equal(store.list().length, 1);
   assert.equal(store.list(), store.list(), "the same list until something changes");
+});
+
+test("store: maxLogs keeps that many lines and counts the rest", () => {
+  for (const maxLogs of [1, 3]) {
+    const store = new ExecutionStore(undefined, { maxLogs });
+    store.apply(event(1, { type: "execution.started", nodes: [], edges: [] }));
+    for (let i = 2; i < 7; i++) store.apply(event(i, { type: "execution.log", level: "info", message: `${i}` }));
+    const view = store.get("x");
+    assert.deepEqual(view.logs.map((line) => line.message), ["2", "3", "4", "5", "6"].slice(-maxLogs));
+    assert.equal(view.logs_omitted, 5 - maxLogs);
+  }
 });
 
 test("execute: the run's topic is held and resumed; events held back by the server are asked for again", async () => {
