@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random as _random
+import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Literal, TypeVar, Union
 
@@ -44,7 +45,7 @@ from .decoding import FrameDecoder
 from .errors import ClientClosed, ClientError, CommandTimeout, ConnectionLost
 from .policy import ReconnectPolicy, close_code_of_http_status
 from .positions import matches
-from .state import ExecutionStore, ExecutionView
+from .state import ExecutionStore, ExecutionView, Reset
 
 __all__ = ["EventStream", "FlowwireClient", "TokenSource"]
 
@@ -68,21 +69,49 @@ class EventStream:
     closed, and raises `ConnectionLost` when it gave up.
     """
 
-    def __init__(self, client: FlowwireClient, topics: tuple[str, ...]) -> None:
+    def __init__(
+        self, client: FlowwireClient, topics: tuple[str, ...], max_queued: int = 10_000
+    ) -> None:
         self.topics = topics
+        self.max_queued = max_queued
+        self.overflows = 0
+        """How often the consumer fell `max_queued` items behind (see `put`)."""
         self._client = client
         self._queue: asyncio.Queue[Any] = asyncio.Queue()
         self._subscribed = False
-        for view in client.store.executions():
-            if self.wants(view.topic):
-                self._queue.put_nowait(view.to_snapshot())
+        self._catch_up()
         client._streams.append(self)
 
     def wants(self, topic: str) -> bool:
         return any(matches(pattern, topic) for pattern in self.topics)
 
     def put(self, item: Any) -> None:
-        self._queue.put_nowait(item)
+        """Queue a delivery. A consumer `max_queued` items behind does not make the client
+        hold every event since: what waits is dropped, and in its place come a `Reset` of
+        each topic and the snapshots of its executions (the state, as the client folded
+        it, this delivery included), as a server does for a client that fell behind."""
+        if self._queue.qsize() < self.max_queued:
+            self._queue.put_nowait(item)
+            return
+        self.overflows += 1
+        logger.warning(
+            "flowwire client: a consumer of %s fell %d deliveries behind: they are replaced "
+            "by snapshots",
+            ", ".join(self.topics),
+            self.max_queued,
+        )
+        while not self._queue.empty():
+            self._queue.get_nowait()
+        views = [v for v in self._client.store.executions() if self.wants(v.topic)]
+        for topic in dict.fromkeys(v.topic for v in views):
+            self._queue.put_nowait(Reset(topic))
+        self._catch_up()
+
+    def _catch_up(self) -> None:
+        """A snapshot of each execution the client holds on these topics."""
+        for view in self._client.store.executions():
+            if self.wants(view.topic):
+                self._queue.put_nowait(view.to_snapshot())
 
     def __aiter__(self) -> EventStream:
         return self
@@ -276,10 +305,11 @@ class FlowwireClient:
         connection are handled in order): after `subscribe`, its snapshots are in `store`."""
         await self._request(ws.Unsubscribe(topics=[ROUNDTRIP_TOPIC]))
 
-    def events(self, *topics: str) -> EventStream:
+    def events(self, *topics: str, max_queued: int = 10_000) -> EventStream:
         """The deliveries of `topics` from now on: `async for item in client.events(...)`.
-        Subscribes on the first iteration."""
-        return EventStream(self, topics)
+        Subscribes on the first iteration. A consumer more than `max_queued` deliveries
+        behind gets resets and snapshots in place of what it missed (`EventStream.put`)."""
+        return EventStream(self, topics, max_queued)
 
     # -- commands ----------------------------------------------------------------------
 
@@ -290,9 +320,15 @@ class FlowwireClient:
         *,
         subscribe: bool = True,
         timeout: float | None = None,
+        idempotency_key: str | None = None,
     ) -> ws.ExecuteResult:
         """Run a workflow; with `subscribe`, its topic is subscribed first (with a
-        position to resume from), so every event of the run is delivered."""
+        position to resume from), so every event of the run is delivered.
+
+        `execute`, `control` and `input` carry an idempotency key (`idempotency_key`,
+        default a new UUID): one the connection dropped before its answer is sent again
+        after the reconnect with the same key, and runs once. Pass your own to retry
+        one yourself after a `CommandTimeout` without running it twice."""
         spec = (
             workflow
             if isinstance(workflow, ws.WorkflowSpec)
@@ -301,7 +337,10 @@ class FlowwireClient:
         if subscribe:
             await self.subscribe(f"workflow:{spec.id}")
         command = ws.Execute(
-            workflow=spec, inputs=dict(inputs) if inputs else None, subscribe=False
+            workflow=spec,
+            inputs=dict(inputs) if inputs else None,
+            subscribe=False,
+            idempotency_key=idempotency_key or uuid.uuid4().hex,
         )
         result = _data(await self._request(command, timeout), ws.ExecuteResult)
         if subscribe and result.topic not in self._core.topics:
@@ -309,17 +348,37 @@ class FlowwireClient:
         return result
 
     async def control(
-        self, execution_id: str, action: ws.ControlAction, *, timeout: float | None = None
+        self,
+        execution_id: str,
+        action: ws.ControlAction,
+        *,
+        timeout: float | None = None,
+        idempotency_key: str | None = None,
     ) -> ws.ControlResult:
         """Pause, resume or stop an execution; its status after the action."""
-        command = ws.Control(execution_id=execution_id, action=action)
+        command = ws.Control(
+            execution_id=execution_id,
+            action=action,
+            idempotency_key=idempotency_key or uuid.uuid4().hex,
+        )
         return _data(await self._request(command, timeout), ws.ControlResult)
 
     async def input(
-        self, execution_id: str, node_id: str, value: Any, *, timeout: float | None = None
+        self,
+        execution_id: str,
+        node_id: str,
+        value: Any,
+        *,
+        timeout: float | None = None,
+        idempotency_key: str | None = None,
     ) -> ws.InputResult:
         """Answer an `input.requested`."""
-        command = ws.Input(execution_id=execution_id, node_id=node_id, value=value)
+        command = ws.Input(
+            execution_id=execution_id,
+            node_id=node_id,
+            value=value,
+            idempotency_key=idempotency_key or uuid.uuid4().hex,
+        )
         return _data(await self._request(command, timeout), ws.InputResult)
 
     async def wait(self, execution_id: str, *, timeout: float | None = None) -> ExecutionView:

@@ -66,10 +66,17 @@ class PendingCommands:
         return gone
 
     def interrupted(self) -> list[Pending]:
-        """The connection closed: commands sent on it will get no answer."""
-        gone = [p for p in self._pending.values() if p.sent]
-        for pending in gone:
-            del self._pending[pending.ref]
+        """The connection closed: commands sent on it will get no answer. Those with an
+        idempotency key run once however often they are sent: they wait for the next
+        connection (within their deadline), to be sent again with the same key. The
+        others are returned: whether they ran cannot be known."""
+        gone = []
+        for pending in [p for p in self._pending.values() if p.sent]:
+            if getattr(pending.command, "idempotency_key", None) is not None:
+                pending.sent = False
+            else:
+                del self._pending[pending.ref]
+                gone.append(pending)
         return gone
 
     def drain(self) -> list[Pending]:

@@ -237,3 +237,22 @@ def test_the_client_gives_up_after_give_up_after_ms_without_a_connection() -> No
 
 def _fields(snapshot: ws.ExecutionSnapshot) -> dict[str, object]:
     return {f: getattr(snapshot, f) for f in snapshot.__struct_fields__}
+
+
+def test_a_command_with_an_idempotency_key_is_sent_again_after_a_lost_connection() -> None:
+    """It runs once however often it is sent (the server keeps its first reply by key):
+    the connection dropping before the answer costs a resend, not an error."""
+    core = ClientCore(command_timeout_ms=10_000)
+    connect(core)
+    keyed = core.command(ws.Control(execution_id="x", action="pause", idempotency_key="k1"), 0)
+    plain = core.command(ws.Control(execution_id="x", action="stop"), 0)
+    core.take_actions()
+    core.closed(None, "dropped", 10)
+    settles = {a.ref: a.result for a in core.take_actions() if isinstance(a, Settle)}
+    assert list(settles) == [plain], "only the command without a key is reported lost"
+    assert isinstance(settles[plain], CommandInterrupted)
+    frames = [f for f in sent(connect(core)) if isinstance(f, ws.Control)]
+    assert [(f.ref, f.idempotency_key) for f in frames] == [(keyed, "k1")]
+    core.receive(ws.Reply(ref=keyed, data={"status": "paused"}), 20)
+    (answer,) = [a for a in core.take_actions() if isinstance(a, Settle)]
+    assert answer.ref == keyed and isinstance(answer.result, ws.Reply)

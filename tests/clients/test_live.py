@@ -14,7 +14,7 @@ import pytest
 
 import wsproto_schema as ws
 from asgi_plugin.demo.samples import SAMPLES
-from flowwire.client import CommandTimeout, Unauthorized
+from flowwire.client import CommandTimeout, ExecutionStore, Reset, Unauthorized
 from tests.clients.proxy import Proxy
 from tests.clients.recorder import APP, Recorder, sleeper, streaming
 from tests.servers.harness import ServerProcess, WsClient
@@ -281,3 +281,29 @@ async def test_a_late_joiner_renders_the_run_at_once_and_answers_its_input(
         mine = await starter.wait(approval.execution_id, timeout=30)
         assert mine.to_snapshot() == done.to_snapshot()
     assert first.errors == late.errors == []
+
+
+async def test_a_consumer_that_falls_behind_gets_resets_and_snapshots_not_unbounded_memory(
+    start_server: Start,
+) -> None:
+    """`events()` used to queue without bound for a consumer that stopped iterating."""
+    server = start_server(SERVER, APP)
+    seen = Recorder()
+    async with seen.client(server.url()) as client:
+        run = await client.execute(streaming("behind", words=60, delay_ms=1))
+        stream = client.events(run.topic, max_queued=5)
+        done = await client.wait(run.execution_id, timeout=30)
+        assert stream.overflows >= 1 and stream._queue.qsize() <= 5 + 2
+        first, second = await anext(stream), await anext(stream)
+        assert first == Reset(run.topic)
+        assert isinstance(second, ws.ExecutionSnapshot)
+        # What the consumer rebuilds from the snapshot and the rest is the run's end.
+        rebuilt = ExecutionStore()
+        rebuilt.apply_snapshot(second)
+        while stream._queue.qsize():
+            item = await anext(stream)
+            assert isinstance(item, ws.Event), item
+            rebuilt.apply_event(item)
+        assert rebuilt.get(run.execution_id).to_snapshot() == done.to_snapshot()  # type: ignore[union-attr]
+        await stream.aclose()
+    assert seen.errors == []

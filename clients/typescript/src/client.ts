@@ -101,6 +101,18 @@ export type ResultOf<C extends Command> = C extends { type: "auth" }
 export interface RequestOptions {
   /** Reject with a `timeout` FlowwireError after this long (default: `requestTimeoutMs`). */
   timeoutMs?: number;
+  /** For `execute`, `control` and `input`: the command's idempotency key (default: a new
+   * random one). A command the connection dropped before its answer is sent again after
+   * the reconnect with the same key, and runs once; pass your own to retry it yourself
+   * after a `timeout` without running it twice. */
+  idempotencyKey?: string;
+}
+
+/** A random idempotency key (a UUID where the platform has one). */
+function newKey(): string {
+  const crypto = (globalThis as { crypto?: { randomUUID?: () => string } }).crypto;
+  if (crypto?.randomUUID) return crypto.randomUUID();
+  return Array.from({ length: 4 }, () => Math.floor(Math.random() * 2 ** 32).toString(16).padStart(8, "0")).join("");
 }
 
 export interface ErrorContext {
@@ -323,7 +335,7 @@ export class FlowwireClient {
     workflow: WorkflowSpec,
     options: { inputs?: { [key: string]: JsonValue }; subscribe?: boolean } & RequestOptions = {},
   ): Promise<ExecuteResult> {
-    const frame: Command = { type: "execute", workflow };
+    const frame: Command = { type: "execute", workflow, idempotency_key: options.idempotencyKey ?? newKey() };
     if (options.inputs !== undefined) frame.inputs = options.inputs;
     if (options.subscribe === false) frame.subscribe = false;
     const result = await this.request(frame, options);
@@ -339,11 +351,11 @@ export class FlowwireClient {
   }
 
   control(executionId: string, action: ControlAction, options: RequestOptions = {}): Promise<ControlResult> {
-    return this.request({ type: "control", execution_id: executionId, action }, options);
+    return this.request({ type: "control", execution_id: executionId, action, idempotency_key: options.idempotencyKey ?? newKey() }, options);
   }
 
   input(executionId: string, nodeId: string, value: JsonValue, options: RequestOptions = {}): Promise<InputResult> {
-    return this.request({ type: "input", execution_id: executionId, node_id: nodeId, value }, options);
+    return this.request({ type: "input", execution_id: executionId, node_id: nodeId, value, idempotency_key: options.idempotencyKey ?? newKey() }, options);
   }
 
   /** The recent executions, live and finished, of the topics (or `prefix*` patterns; default
@@ -693,6 +705,11 @@ export class FlowwireClient {
     host.clearTimeout(this.watchdog);
     this.welcomed = false;
     this.generation++;
+    // A command with an idempotency key runs once however often it is sent: it waits for
+    // the next connection (within its timeout). The others cannot know: they are rejected.
+    const again = [...this.inflight.values()].filter((pending) => "idempotency_key" in pending.frame && pending.frame.idempotency_key != null);
+    for (const pending of again) this.inflight.delete(pending.ref);
+    this.queue.unshift(...again);
     this.failAll(new FlowwireError("disconnected", `the connection closed (${code}${reason ? ` ${reason}` : ""}) before the answer`), false);
     if (this.stopped) return;
     const attempt = this.state.status === "open" ? 0 : this.state.attempt;

@@ -362,6 +362,32 @@ test("execute: the run's topic is held and resumed; events held back by the serv
   assert.equal(store.get("x").nodes.get("n2").status, "succeeded");
 });
 
+test("commands with an idempotency key are sent again, with the same key, after a lost connection; the others are rejected", async () => {
+  const keys = [];
+  const server = await scripted(async (peer, index) => {
+    peer.welcome();
+    const control = await peer.next("control");
+    keys.push(control.idempotency_key);
+    if (index === 0) {
+      await peer.next("list");
+      return peer.close(1012, "restart"); // before either answer
+    }
+    peer.reply(control, { status: "paused" });
+    const input = await peer.next("input");
+    peer.reply(input, { accepted: input.idempotency_key === "mine" });
+  });
+  const { client } = newClient(server.url, { backoff: { baseMs: 10 } });
+  use(server, client);
+  const paused = client.control("x", "pause");
+  const listed = client.list();
+  await assert.rejects(listed, (error) => error.code === "disconnected", "a list may be asked again by its caller");
+  assert.deepEqual(await paused, { status: "paused" }, "the pause was sent again and answered");
+  assert.equal(keys.length, 2);
+  assert.equal(keys[0], keys[1], "with the key it was first sent with: the server runs it once");
+  assert.ok(keys[0].length >= 16);
+  assert.deepEqual(await client.input("x", "n", true, { idempotencyKey: "mine" }), { accepted: true });
+});
+
 test("subscribe while offline: answered by the subscribe after welcome, even across a lost connection", async () => {
   const server = await scripted(async (peer, index) => {
     peer.welcome();
