@@ -248,6 +248,15 @@ class PendingInput(Part, frozen=True, kw_only=True):
     input_schema: dict[str, JsonValue] | None = None
     ts: Annotated[Timestamp, msgspec.Meta(description="When it was requested.")]
 
+    @classmethod
+    def of(cls, event: InputRequested) -> PendingInput:
+        return cls(
+            node_id=event.node_id,
+            prompt=event.prompt,
+            input_schema=event.input_schema,
+            ts=event.ts,
+        )
+
 
 class LogLine(Part, frozen=True, kw_only=True):
     """An `execution.log` event inside an `execution.snapshot`."""
@@ -258,6 +267,17 @@ class LogLine(Part, frozen=True, kw_only=True):
     message: str
     node_id: str | None = None
     context: dict[str, JsonValue] | None = None
+
+    @classmethod
+    def of(cls, event: ExecutionLog) -> LogLine:
+        return cls(
+            seq=event.seq,
+            ts=event.ts,
+            level=event.level,
+            message=event.message,
+            node_id=event.node_id,
+            context=event.context,
+        )
 
 
 class NodeSnapshot(Part, frozen=True, kw_only=True):
@@ -292,6 +312,17 @@ class ProgressSnapshot(Part, frozen=True, kw_only=True):
     percent: Percent
     running: list[str] = []
     eta_ms: DurationMs | None = None
+
+    @classmethod
+    def of(cls, event: ExecutionProgress) -> ProgressSnapshot:
+        """An engine's `execution.progress`, as a snapshot shows it."""
+        return cls(
+            completed=event.completed,
+            total=event.total,
+            percent=event.percent,
+            running=list(event.running),
+            eta_ms=event.eta_ms,
+        )
 
 
 class ExecutionSnapshot(Frame, tag="execution.snapshot", frozen=True, kw_only=True):

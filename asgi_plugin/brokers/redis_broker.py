@@ -35,7 +35,6 @@ from asgi_plugin.core.streamed import (
     TEXT_BYTES_KEPT,
     TOKENS_KEPT,
     Streamed,
-    log_line,
 )
 from wsproto_schema import ErrorCode, Event, ProtocolError
 
@@ -411,7 +410,7 @@ class RedisBroker(Broker):
                 raw_log_seq, raw_size, payload = raw.split(b" ", 2)
                 logged = self.decode(payload, int(raw_log_seq))
                 assert isinstance(logged, ws.ExecutionLog)
-                streamed.logs.append(log_line(logged))
+                streamed.logs.append(ws.LogLine.of(logged))
                 streamed.log_bytes += int(raw_size)
             for node, omitted, deltas in zip(
                 raw_nodes[0::3], raw_nodes[1::3], raw_nodes[2::3], strict=True

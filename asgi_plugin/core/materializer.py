@@ -208,13 +208,7 @@ def fold(state: ExecutionState, event: ws.Event) -> None:
         if event.status != "running":
             state.inputs.pop(event.node_id, None)
     elif isinstance(event, ws.ExecutionProgress):
-        state.reported_progress = ws.ProgressSnapshot(
-            completed=event.completed,
-            total=event.total,
-            percent=event.percent,
-            running=list(event.running),
-            eta_ms=event.eta_ms,
-        )
+        state.reported_progress = ws.ProgressSnapshot.of(event)
     elif isinstance(event, ws.ExecutionPaused):
         state.status = "paused"
     elif isinstance(event, ws.ExecutionResumed):
@@ -240,12 +234,7 @@ def fold(state: ExecutionState, event: ws.Event) -> None:
         state.usage_total = ws.UsageTotals.add(state.usage_total, event)
     elif isinstance(event, ws.InputRequested):
         state.inputs.pop(event.node_id, None)  # asked again: the latest request, last
-        state.inputs[event.node_id] = ws.PendingInput(
-            node_id=event.node_id,
-            prompt=event.prompt,
-            input_schema=event.input_schema,
-            ts=event.ts,
-        )
+        state.inputs[event.node_id] = ws.PendingInput.of(event)
     elif isinstance(event, ws.InputReceived):
         state.inputs.pop(event.node_id, None)
 

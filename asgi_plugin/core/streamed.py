@@ -24,7 +24,6 @@ __all__ = [
     "TEXT_BYTES_KEPT",
     "TOKENS_KEPT",
     "Streamed",
-    "log_line",
 ]
 
 TOKENS_KEPT = 2048
@@ -37,17 +36,6 @@ LOG_BYTES_KEPT = 64 * 1024
 """…whose messages take at most this many bytes (UTF-8) together."""
 STREAMED: tuple[type[ws.Event], ...] = (ws.NodeToken, ws.ExecutionLog)
 """The events kept here rather than folded into the state."""
-
-
-def log_line(event: ws.ExecutionLog) -> ws.LogLine:
-    return ws.LogLine(
-        seq=event.seq,
-        ts=event.ts,
-        level=event.level,
-        message=event.message,
-        node_id=event.node_id,
-        context=event.context,
-    )
 
 
 @dataclass
@@ -77,7 +65,7 @@ class Streamed:
                 self.tokens_omitted[node] += 1
             self.text_bytes[node] = size
         elif isinstance(event, ws.ExecutionLog):
-            self.logs.append(log_line(event))
+            self.logs.append(ws.LogLine.of(event))
             self.log_bytes += len(event.message.encode())
             while self.logs and (len(self.logs) > LOGS_KEPT or self.log_bytes > LOG_BYTES_KEPT):
                 self.log_bytes -= len(self.logs.popleft().message.encode())

@@ -237,13 +237,7 @@ class ExecutionView:
         elif isinstance(event, ws.NodeStatus):
             self._node_status(event)
         elif isinstance(event, ws.ExecutionProgress):
-            self.reported_progress = ws.ProgressSnapshot(
-                completed=event.completed,
-                total=event.total,
-                percent=event.percent,
-                running=list(event.running),
-                eta_ms=event.eta_ms,
-            )
+            self.reported_progress = ws.ProgressSnapshot.of(event)
         elif isinstance(event, ws.ExecutionPaused):
             self.status = "paused"
         elif isinstance(event, ws.ExecutionResumed):
@@ -258,24 +252,10 @@ class ExecutionView:
                 streamed.usage[event.node_id] = ws.UsageTotals.add(node_usage, event)
             streamed.usage_total = ws.UsageTotals.add(streamed.usage_total, event)
         elif isinstance(event, ws.ExecutionLog):
-            streamed.log(
-                ws.LogLine(
-                    seq=event.seq,
-                    ts=event.ts,
-                    level=event.level,
-                    message=event.message,
-                    node_id=event.node_id,
-                    context=event.context,
-                )
-            )
+            streamed.log(ws.LogLine.of(event))
         elif isinstance(event, ws.InputRequested):
             streamed.inputs.pop(event.node_id, None)  # asked again: the latest request, last
-            streamed.inputs[event.node_id] = ws.PendingInput(
-                node_id=event.node_id,
-                prompt=event.prompt,
-                input_schema=event.input_schema,
-                ts=event.ts,
-            )
+            streamed.inputs[event.node_id] = ws.PendingInput.of(event)
         elif isinstance(event, ws.InputReceived):
             streamed.inputs.pop(event.node_id, None)
 
