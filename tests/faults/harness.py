@@ -77,6 +77,8 @@ class Subscriber:
     """Set once the first subscribe was answered: from then on, nothing may be missed."""
     progress: asyncio.Event | None = None
     """Set at every event received (the run waits on it at the end)."""
+    errors: list[str] = field(default_factory=list)
+    """What went wrong that no injected fault explains."""
     journal: list[str] = field(default_factory=list)
     """What happened to this client, in order (connects, replies, closes, event ranges):
     printed for a client that lost or duplicated events."""
@@ -95,6 +97,11 @@ class Subscriber:
                 self.note(f"closed {code}")
             except (OSError, InvalidStatus, InvalidURI, asyncio.TimeoutError) as exc:
                 self.note(f"failed: {exc!r}")
+            except Exception as exc:
+                # Not a fault the run injects (a frame out of place, say): it fails the run,
+                # and the client goes on, so that one surprise does not read as loss.
+                self.note(f"unexpected: {exc!r}")
+                self.errors.append(f"{self.name}: {exc!r}")
             self.reconnects += 1
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(stop.wait(), self.rng.uniform(0.05, 0.3))
@@ -102,7 +109,9 @@ class Subscriber:
     async def _session(self, server: ServerProcess, stop: asyncio.Event) -> None:
         async with websockets.connect(server.url(), open_timeout=10, max_size=None) as ws:
             self.connection = ws
-            assert json.loads(await asyncio.wait_for(ws.recv(), 10))["type"] == "welcome"
+            first = json.loads(await asyncio.wait_for(ws.recv(), 10))
+            if first["type"] != "welcome":
+                raise AssertionError(f"the first frame is not a welcome: {first}")
             since = {t: {"epoch": e, "seq": s} for t, (e, s) in self.positions.items()}
             self.note(f"connected to :{server.port}, since {since}")
             await ws.send(
@@ -161,12 +170,14 @@ class Report:
     out_of_order: list[str] = field(default_factory=list)
     faults: dict[str, int] = field(default_factory=dict)
     reconnects: int = 0
+    errors: list[str] = field(default_factory=list)
+    """What went wrong in a client that no injected fault explains."""
     journals: dict[str, list[str]] = field(default_factory=dict)
     """The journal of each client that lost, duplicated or reordered events."""
 
     @property
     def ok(self) -> bool:
-        return not (self.lost or self.duplicates or self.out_of_order)
+        return not (self.lost or self.duplicates or self.out_of_order or self.errors)
 
     def line(self) -> str:
         return (
@@ -175,6 +186,7 @@ class Report:
             f"`recovered: false`; lost {len(self.lost)}, duplicated {len(self.duplicates)}, "
             f"out of order {len(self.out_of_order)}; faults {self.faults}; "
             f"{self.reconnects} client reconnects"
+            + (f"; unexpected: {self.errors}" if self.errors else "")
         )
 
 
@@ -318,6 +330,7 @@ class FaultRun:
     def verify(self, subscribers: list[Subscriber], report: Report) -> Report:
         report.accepted = len(self.accepted)
         report.reconnects = sum(s.reconnects for s in subscribers)
+        report.errors = [e for s in subscribers for e in s.errors]
         for subscriber in subscribers:
             seen: set[str] = set()
             within_epoch: set[tuple[str, str, str]] = set()
@@ -340,7 +353,7 @@ class FaultRun:
                 else:
                     report.lost.append(f"{subscriber.name}: {accepted}")
         failing = {line.split(":")[0] for line in report.lost + report.duplicates}
-        failing |= {line.split(":")[0] for line in report.out_of_order}
+        failing |= {line.split(":")[0] for line in report.out_of_order + report.errors}
         report.journals = {s.name: s.journal for s in subscribers if s.name in failing}
         return report
 
