@@ -37,6 +37,10 @@ async def soak(modes: list[str], seconds: float, subscribers: int) -> list[dict[
             for process in started:
                 process.stop()
         print(report.line(), flush=True)
+        for kind in ("lost", "duplicates", "out_of_order"):
+            lines = getattr(report, kind)
+            if lines:
+                print(f"  {kind} (the first 10 of {len(lines)}):", *lines[:10], sep="\n    ")
         for name, journal in report.journals.items():
             print(f"  {name}'s journal (the last 40 lines):", *journal[-40:], sep="\n    ")
         results.append({**asdict(report), "ok": report.ok, "seconds": seconds})

@@ -33,7 +33,7 @@ from typing import Any
 
 import httpx
 import websockets
-from websockets.exceptions import ConnectionClosed, InvalidStatus, InvalidURI
+from websockets.exceptions import ConnectionClosed, InvalidMessage, InvalidStatus, InvalidURI
 
 from tests.redis_server import RedisServer
 from tests.servers.harness import ServerProcess
@@ -95,7 +95,14 @@ class Subscriber:
             except ConnectionClosed as closed:
                 code = closed.rcvd.code if closed.rcvd is not None else None
                 self.note(f"closed {code}")
-            except (OSError, InvalidStatus, InvalidURI, asyncio.TimeoutError) as exc:
+            except (
+                OSError,
+                InvalidMessage,
+                InvalidStatus,
+                InvalidURI,
+                asyncio.TimeoutError,
+            ) as exc:
+                # InvalidMessage: the app was killed between accepting and answering.
                 self.note(f"failed: {exc!r}")
             except Exception as exc:
                 # Not a fault the run injects (a frame out of place, say): it fails the run,
