@@ -28,7 +28,7 @@ from urllib.parse import urlsplit, urlunsplit
 import msgspec
 
 import wsproto_schema as ws
-from asgi_plugin.core.materializer import STATEFUL, ExecutionState, fold
+from asgi_plugin.core.materializer import STATEFUL, ExecutionState, fold, render
 from asgi_plugin.core.streamed import (
     LOG_BYTES_KEPT,
     LOGS_KEPT,
@@ -417,7 +417,7 @@ class RedisBroker(Broker):
             ):
                 streamed.tokens[node.decode()] = collections.deque(d.decode() for d in deltas)
                 streamed.tokens_omitted[node.decode()] = int(omitted)
-            snapshots.append(state.snapshot(topic_seq, streamed))
+            snapshots.append(render(state, streamed, topic_seq))
         return snapshots
 
     async def topics(self, prefix: str) -> list[str]:
@@ -503,7 +503,7 @@ class RedisBroker(Broker):
                         message="the process running this execution stopped; it cannot go on",
                     ),
                     duration_ms=max(0, now - (state.started_ts or now)),
-                    summary=state.summary(),
+                    summary=state.node_counts(),
                 )
             )
 

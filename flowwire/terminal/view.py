@@ -161,7 +161,7 @@ def render(view: ExecutionView | None, screen: Screen) -> RenderableType:
             parts += [Text("logs", style="bold"), *logs]
         if view.error is not None:
             parts.append(Text(f"error: {view.error.message}", style="bold red"))
-        for request in view.streamed.inputs.values():
+        for request in view.inputs.values():
             ask = Text(f"⌨ {request.node_id} asks: {request.prompt}", style="bold magenta")
             if screen.answering is not None:
                 ask.append(f"\n  answer> {screen.answering}█  (Enter sends, Esc cancels)")

@@ -164,7 +164,7 @@ class Watch:
                 self._start(self._control(action))  # type: ignore[arg-type]
             elif key == "i":
                 view = self.view()
-                if view is not None and view.streamed.inputs:
+                if view is not None and view.inputs:
                     self.screen.answering = ""
             self.invalidate()
 
@@ -192,9 +192,9 @@ class Watch:
 
     async def _answer(self, text: str) -> None:
         view = self.view()
-        if self.client is None or view is None or not view.streamed.inputs:
+        if self.client is None or view is None or not view.inputs:
             return
-        node_id = next(iter(view.streamed.inputs))
+        node_id = next(iter(view.inputs))
         try:
             value: Any = json.loads(text)
         except ValueError:

@@ -266,14 +266,14 @@ async def test_a_late_joiner_renders_the_run_at_once_and_answers_its_input(
             await joiner.subscribe(talk.topic, approval.topic)
             await joiner.roundtrip()  # the snapshots are in the store
             joined = joiner.store.get(approval.execution_id)
-            assert joined is not None and list(joined.streamed.inputs) == ["approve"]
+            assert joined is not None and list(joined.inputs) == ["approve"]
             text = joiner.store.get(talk.execution_id).streamed.text["talk"]  # type: ignore[union-attr]
             assert text.startswith("w0 w1 "), "what streamed before it joined"
             assert (
                 await joiner.input(approval.execution_id, "approve", {"approved": True})
             ).accepted
             done = await joiner.wait(approval.execution_id, timeout=30)
-            assert done.status == "completed" and not done.streamed.inputs
+            assert done.status == "completed" and not done.inputs
             spoken = await joiner.wait(talk.execution_id, timeout=30)
             assert spoken.streamed.text["talk"] == " ".join(f"w{i}" for i in range(200))
         answered = [e for e in first.events(approval.topic) if isinstance(e, ws.InputReceived)]

@@ -57,7 +57,7 @@ async def test_a_thread_that_keeps_reporting_after_stop_is_refused() -> None:
     assert (frame["execution_id"], frame["seq"]) == ("marker", marker), "nothing in between"
     state = app.broker.state.get(execution)
     assert state is not None and state.status == "stopped"
-    assert all(node["status"] != "running" for node in state.nodes.values()), state.nodes
+    assert all(node.status != "running" for node in state.nodes.values()), state.nodes
 
 
 async def test_async_and_sync_reporters_refuse_after_the_end() -> None:
@@ -89,7 +89,7 @@ def test_the_state_of_a_finished_execution_does_not_move() -> None:
         state.apply(event)
     execution = state.get("e")
     assert execution is not None
-    assert (execution.status, execution.nodes["a"]["status"], execution.last_seq) == (
+    assert (execution.status, execution.nodes["a"].status, execution.last_seq) == (
         "stopped",
         "pending",
         2,
