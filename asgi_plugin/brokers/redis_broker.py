@@ -38,7 +38,14 @@ from asgi_plugin.core.streamed import (
 )
 from wsproto_schema import ErrorCode, Event, ProtocolError
 
-from .base import PENDING_TTL_MS, Broker, BrokerUnavailable, StreamPosition
+from .base import (
+    PENDING_TTL_MS,
+    RUNNER_LOST,
+    Broker,
+    BrokerUnavailable,
+    StreamPosition,
+    runner_lost,
+)
 from .redis_listener import RedisListener
 from .redis_scripts import APPEND, BOOT, BUMP, POSITION, SNAPSHOTS
 
@@ -48,9 +55,6 @@ logger = logging.getLogger("flowwire.redis")
 
 IDLE_TOPIC_TTL_MS = 24 * 3_600_000
 """How long Redis remembers a topic that was named (subscribed to) but never published on."""
-
-RUNNER_LOST = "runner_lost"
-"""The error code of an execution failed because the process running it stopped."""
 
 REPLAY_PAGE = 1000
 
@@ -449,6 +453,10 @@ class RedisBroker(Broker):
         await self._command("zadd", self.key("leases", "all"), {execution_id: expiry})
         self._claimed.add(execution_id)
 
+    async def release(self, execution_id: str) -> None:
+        # Renewed no more: the lease lapses within `lease_ms` unless a claim renews it.
+        self._claimed.discard(execution_id)
+
     # -- runner leases -----------------------------------------------------------------------
 
     async def _keep_leases(self) -> None:
@@ -493,19 +501,7 @@ class RedisBroker(Broker):
                 execution_id,
                 self.lease_ms,
             )
-            await self.publish(
-                ws.ExecutionFailed(
-                    topic=state.topic,
-                    workflow_id=state.workflow_id,
-                    execution_id=execution_id,
-                    error=ws.ErrorInfo(
-                        code=RUNNER_LOST,
-                        message="the process running this execution stopped; it cannot go on",
-                    ),
-                    duration_ms=max(0, now - (state.started_ts or now)),
-                    summary=state.summary(),
-                )
-            )
+            await self.publish(runner_lost(state, now))
 
     async def _execution_state(self, execution_id: str) -> ExecutionState | None:
         raw = await self._command("hget", self.key("exec", execution_id), "state")

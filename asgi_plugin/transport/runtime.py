@@ -22,10 +22,11 @@ import wsproto_schema as ws
 from asgi_plugin.brokers.base import Broker
 from asgi_plugin.brokers.memory import MemoryBroker
 from asgi_plugin.core.hub import Hub, Subscriber
-from asgi_plugin.engine.handlers import CommandContext
+from asgi_plugin.engine.handlers import CommandContext, CommandHandler
 from asgi_plugin.engine.reporter import Publisher, Reporter
 from wsproto_schema import Event
 
+from .engines import Engines
 from .options import Options
 from .signals import SignalDrain
 from .stats import Stats
@@ -65,6 +66,7 @@ class Runtime:
     def __init__(self, options: Options) -> None:
         self.options = options
         self.limits = options.limits()
+        self.engine_limits = options.engine_limits()
         self.broker: Broker = options.broker or MemoryBroker()
         self.hub: Hub[Member] = Hub(on_overflow=self._overflowed)
         self.deliver = self.hub.deliver  # the broker's hot path calls the hub directly
@@ -83,6 +85,13 @@ class Runtime:
         self._stopped = False
         self._signals = SignalDrain(self.drain)
         self.watches = Watches(self.broker, self.hub.watched)
+        self.engines: Engines | None = None
+        """The engines connected here (with `engine_key`): they take commands first."""
+        self.handler: CommandHandler | None = options.handler
+        """Who takes `execute`, `control` and `input`: the engines, then `options.handler`."""
+        if options.engine_key is not None:
+            self.engines = Engines(self.broker, options.handler)
+            self.handler = self.engines
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -182,7 +191,7 @@ class Runtime:
 
     async def run_forwarded(self, command: ws.Control | ws.Input, principal: Any) -> dict[str, Any]:
         """A command another process forwarded here: run it on this process's handler."""
-        handler = self.options.handler
+        handler = self.handler
         if handler is None:
             raise ws.ProtocolError(ws.ErrorCode.NOT_FOUND, "this process runs no workflows")
         context = CommandContext(self.publisher, principal, "forwarded")
