@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import queue
 import sys
 import threading
@@ -11,11 +12,11 @@ from typing import Any
 
 from tests.conftest import ROOT
 from tests.plugin import clients
-from tests.processes import ChildProcess, environ
+from tests.processes import ChildProcess, environ, listening_socket
 from tests.servers.apps import ENGINE_KEY
 from tests.servers.harness import WsClient
 
-__all__ = ["ENGINE_KEY", "EngineProcess", "User"]
+__all__ = ["ENGINE_KEY", "EngineProcess", "Proxy", "User"]
 
 
 class EngineProcess:
@@ -49,8 +50,12 @@ class EngineProcess:
                 log.flush()
             self.lines.put(raw.decode(errors="replace").rstrip("\n"))
 
-    def expect(self, prefix: str, timeout: float = 20) -> str:
-        """The next output line starting with `prefix` (earlier ones are kept in `seen`)."""
+    async def expect(self, prefix: str, timeout: float = 20) -> str:
+        """The next output line starting with `prefix` (earlier ones are kept in `seen`),
+        waited for in a thread: the event loop goes on serving meanwhile."""
+        return await asyncio.to_thread(self._expect, prefix, timeout)
+
+    def _expect(self, prefix: str, timeout: float) -> str:
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -98,3 +103,51 @@ class User:
             self.events.append(event)
             if event["type"] == kind and all(event.get(k) == v for k, v in fields.items()):
                 return event
+
+
+class Proxy:
+    """A TCP proxy in front of a server, on a socket it holds: `cut` drops every connection
+    through it at once (a network blip), and it keeps accepting new ones."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.target = target
+        self.socket = listening_socket()
+        self.port: int = self.socket.getsockname()[1]
+        self._writers: set[asyncio.StreamWriter] = set()
+        self._server: asyncio.Server | None = None
+
+    async def start(self) -> Proxy:
+        self._server = await asyncio.start_server(self._pipe, sock=self.socket)
+        return self
+
+    def url(self, path: str) -> str:
+        return f"ws://127.0.0.1:{self.port}{path}"
+
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        upstream_reader, upstream_writer = await asyncio.open_connection(*self.target)
+        self._writers.update((writer, upstream_writer))
+
+        async def copy(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+            try:
+                while data := await source.read(65536):
+                    sink.write(data)
+                    await sink.drain()
+            except ConnectionError:
+                pass  # cut: the other direction closes too
+            finally:
+                sink.close()
+
+        await asyncio.gather(copy(reader, upstream_writer), copy(upstream_reader, writer))
+        self._writers.difference_update((writer, upstream_writer))
+
+    def cut(self) -> int:
+        """Drop every connection through the proxy (both ends see it closed); how many."""
+        writers = list(self._writers)
+        for writer in writers:
+            writer.transport.abort()
+        return len(writers) // 2
+
+    async def close(self) -> None:
+        self.cut()
+        if self._server is not None:
+            self._server.close()

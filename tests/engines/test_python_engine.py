@@ -5,8 +5,7 @@ command and the user its answer. Every frame on both sides is checked against th
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 
@@ -29,33 +28,19 @@ REVIEW = {
 }
 
 
-@pytest.fixture
-def engines(tmp_path: Path) -> Iterator[Callable[..., EngineProcess]]:
-    started: list[EngineProcess] = []
-
-    def start(url: str, *workflows: str) -> EngineProcess:
-        engine = EngineProcess.python(url, tmp_path / f"engine{len(started)}.log", *workflows)
-        started.append(engine)
-        engine.expect("ready")
-        return engine
-
-    yield start
-    for engine in started:
-        engine.stop()
-
-
 async def test_a_user_drives_an_execution_run_by_an_engine_in_another_process(
     start_server: Start, engines: Callable[..., EngineProcess]
 ) -> None:
     server = start_server("uvicorn-sansio", APP)
     engine = engines(server.url("/ws/engine"), "review")
+    await engine.expect("ready")
     user = await User.connect(server.url())
 
     started = await user.request({"type": "execute", "ref": "x", "workflow": REVIEW})
     assert started["type"] == "reply", started
     execution = started["data"]["execution_id"]
     assert started["data"]["topic"] == "workflow:review"
-    engine.expect("command execute")
+    await engine.expect("command execute")
     await user.until("input.requested", node_id="first")
 
     def control(action: str) -> dict[str, object]:
@@ -63,7 +48,7 @@ async def test_a_user_drives_an_execution_run_by_an_engine_in_another_process(
 
     paused = await user.request(control("pause"))
     assert paused == {"type": "reply", "ref": "pause", "data": {"status": "paused"}}
-    engine.expect("command control pause")
+    await engine.expect("command control pause")
     assert (await user.until("execution.paused"))["by"] == "ada"  # the engine saw who
 
     refused = await user.request(control("pause"))  # the engine's own error comes back
@@ -71,19 +56,19 @@ async def test_a_user_drives_an_execution_run_by_an_engine_in_another_process(
 
     resumed = await user.request(control("resume"))
     assert resumed["data"] == {"status": "running"}
-    engine.expect("command control resume")
+    await engine.expect("command control resume")
     await user.until("execution.resumed")
 
     answer = {"type": "input", "ref": "i", "execution_id": execution, "node_id": "first"}
     answered = await user.request({**answer, "value": {"go": True}})
     assert answered["data"] == {"accepted": True}
-    engine.expect("command input")
+    await engine.expect("command input")
     await user.until("input.received", node_id="first")
     await user.until("input.requested", node_id="second")
 
     stopped = await user.request(control("stop"))
     assert stopped["data"] == {"status": "stopped"}
-    engine.expect("command control stop")
+    await engine.expect("command control stop")
     assert (await user.until("execution.stopped"))["by"] == "ada"
     seqs = [event["seq"] for event in user.events]
     assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))  # every event, once, in order
