@@ -124,13 +124,17 @@ ENGINE_KEY = "engine-key"
 
 def engine_app() -> FlowwireMiddleware:
     """flowwire at /ws taking engines (`Authorization: Bearer engine-key` at /ws/engine) and
-    users (`Authorization: Bearer user-<name>`: principal `{"id": <name>}`), with no engine
+    users (`Authorization: Bearer user-<name>`, or `?user=<name>` for clients that cannot
+    send headers: principal `{"id": <name>}`), with no engine
     of its own. On Redis at FLOWWIRE_REDIS_URL when it is set (FLOWWIRE_REDIS_OPTIONS), else
     on a MemoryBroker (FLOWWIRE_MEMORY_BROKER); more options in FLOWWIRE_OPTIONS."""
 
     def user(handshake: Any) -> dict[str, str] | None:
         token = handshake.bearer_token() or ""
-        return {"id": token.removeprefix("user-")} if token.startswith("user-") else None
+        if token.startswith("user-"):
+            return {"id": token.removeprefix("user-")}
+        name = handshake.query_param("user")
+        return {"id": name} if name else None
 
     extra: dict[str, Any] = json.loads(os.environ.get("FLOWWIRE_OPTIONS", "{}"))
     if "FLOWWIRE_REDIS_URL" in os.environ:
