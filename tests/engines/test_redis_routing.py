@@ -22,9 +22,7 @@ APP = "tests.servers.apps:engine_app()"
 async def test_a_user_on_one_process_commands_an_engine_on_another(
     start_server: Start, redis_server: RedisServer, engines: Callable[..., EngineProcess]
 ) -> None:
-    a, b = (
-        start_server("uvicorn-sansio", APP, FLOWWIRE_REDIS_URL=redis_server.url) for _ in "ab"
-    )
+    a, b = (start_server("uvicorn-sansio", APP, FLOWWIRE_REDIS_URL=redis_server.url) for _ in "ab")
     engine = engines(b.url("/ws/engine"), "review")
     await engine.expect("ready")
     starter = await User.connect(b.url())
