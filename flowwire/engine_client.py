@@ -44,6 +44,9 @@ logger = logging.getLogger("flowwire.engine")
 Trace = Callable[[Literal["sent", "received"], WireData], None]
 """Called with every frame the engine sends or receives (logging, contract checks)."""
 
+CLOSE_ANSWERING_S = 10.0
+"""How long `close` waits for the answers to commands under way."""
+
 Pending = tuple[ws.Command, "asyncio.Future[dict[str, Any]]"]
 
 
@@ -82,6 +85,7 @@ class EngineClient:
         self._ws: ClientConnection | None = None
         self._pending: dict[str, Pending] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._answering: set[asyncio.Future[None]] = set()
         self._runner: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
@@ -97,14 +101,16 @@ class EngineClient:
         await self._served  # the server sends it `execute` commands from now on
 
     async def close(self) -> None:
-        """Disconnect for good. Executions it still runs fail as `runner_lost` after the
+        """Disconnect for good, after answering the commands under way. Executions it still runs fail as `runner_lost` after the
         server's lease unless another engine claims them."""
         self._closed = True
+        if self._answering:  # the users waiting for them get their answers first
+            await asyncio.wait(self._answering, timeout=CLOSE_ANSWERING_S)
         if self._ws is not None:
             await self._ws.close()
         if self._runner is not None:
             await asyncio.gather(self._runner, return_exceptions=True)
-        for task in list(self._tasks):
+        for task in [*self._tasks, *self._answering]:
             task.cancel()
         for _, future in self._pending.values():
             if not future.done():
@@ -214,7 +220,9 @@ class EngineClient:
         elif isinstance(frame, ws.Ping):
             self._spawn(self._send(connection, ws.PongCommand(ts=frame.ts)))
         elif isinstance(frame, ws.EngineCommand):
-            self._spawn(self._answer(connection, frame))
+            answering = asyncio.ensure_future(self._answer(connection, frame))
+            self._answering.add(answering)
+            answering.add_done_callback(self._answering.discard)
         elif isinstance(frame, ws.Goaway):
             self._spawn(connection.close())
 

@@ -23,9 +23,9 @@ class EngineProcess:
     """`tests.engines.engine_worker` (or another command) as a child; its output lines are
     read as they come, so a test can wait for each one in turn."""
 
-    def __init__(self, command: list[str], log: Path) -> None:
+    def __init__(self, command: list[str], log: Path, **env: str) -> None:
         self.child = ChildProcess(
-            command, log, cwd=ROOT, env=environ(PYTHONPATH=str(ROOT)), stdout_pipe=True
+            command, log, cwd=ROOT, env=environ(PYTHONPATH=str(ROOT), **env), stdout_pipe=True
         )
         self.lines: queue.Queue[str] = queue.Queue()
         self.seen: list[str] = []
