@@ -101,8 +101,9 @@ class EngineClient:
         await self._served  # the server sends it `execute` commands from now on
 
     async def close(self) -> None:
-        """Disconnect for good, after answering the commands under way. Executions it still runs fail as `runner_lost` after the
-        server's lease unless another engine claims them."""
+        """Disconnect for good, after answering the commands under way. Executions it still
+        runs fail as `runner_lost` after the server's lease unless another engine claims
+        them."""
         self._closed = True
         if self._answering:  # the users waiting for them get their answers first
             await asyncio.wait(self._answering, timeout=CLOSE_ANSWERING_S)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -73,7 +73,9 @@ class BrokerSink(Protocol):
         """The topic's stream was lost and its seq started again (a new epoch)."""
         ...
 
-    async def run_forwarded(self, command: ws.Control | ws.Input, principal: Any) -> dict[str, Any]:
+    async def run_forwarded(
+        self, command: ws.Execute | ws.Control | ws.Input, principal: Any
+    ) -> dict[str, Any]:
         """A command another process forwarded here: the reply data, or `ProtocolError`."""
         ...
 
@@ -87,7 +89,9 @@ class _Unbound:
     def reset(self, topic: str) -> None:
         return None
 
-    async def run_forwarded(self, command: ws.Control | ws.Input, principal: Any) -> dict[str, Any]:
+    async def run_forwarded(
+        self, command: ws.Execute | ws.Control | ws.Input, principal: Any
+    ) -> dict[str, Any]:
         raise ws.ProtocolError(ws.ErrorCode.NOT_FOUND, "this process runs no workflows")
 
 
@@ -233,6 +237,15 @@ class Broker(ABC):
     ) -> dict[str, Any] | None:
         """Run the command on the process that runs its execution and return the reply
         data; None when that process is this one (or nobody claimed the execution)."""
+        return None
+
+    async def advertise(self, workflows: Collection[str]) -> None:
+        """This process's engines serve these workflow ids (and no others): other processes
+        may forward their `execute` here. A single-process broker ignores it."""
+
+    async def forward_execute(self, command: ws.Execute, principal: Any) -> dict[str, Any] | None:
+        """Run an `execute` on another process whose engines serve its workflow and return
+        the reply data; None when no other process does."""
         return None
 
     def health(self) -> dict[str, Any]:

@@ -100,7 +100,7 @@ class EngineConnection(Connection):
     ) -> ws.Part:
         engines = self.engines
         if isinstance(frame, ws.EngineServe):
-            return ws.EngineServeResult(workflows=engines.serve(self, frame.workflows))
+            return ws.EngineServeResult(workflows=await engines.serve(self, frame.workflows))
         if isinstance(frame, ws.EngineClaim):
             claimed: list[str] = []
             lost: list[str] = []

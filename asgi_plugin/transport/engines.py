@@ -1,13 +1,13 @@
 """The engines connected to this process, and the command handler that routes users'
 `execute`, `control` and `input` commands to them.
 
-An engine serves workflow ids (an `execute` of one goes to the first engine that
-serves it) and holds executions (their commands go to it). When its connection
-ends, its executions are released: the broker stops keeping their runner lease,
-and unless the engine claims them again within the lease they fail as
-`runner_lost`. Commands for an execution whose engine is away meanwhile get
-`unavailable` (retry). Workflows and executions no engine has go to the app's own
-`handler`, when it has one.
+An engine serves workflow ids (an `execute` of one goes to an engine here that
+serves it, in turn, else to another process whose engines do) and holds
+executions (their commands go to it). When its connection ends, its executions
+are released: the broker stops keeping their runner lease, and unless the engine
+claims them again within the lease they fail as `runner_lost`. Commands for an
+execution whose engine is away meanwhile get `unavailable` (retry). Workflows and
+executions no engine has go to the app's own `handler`, when it has one.
 """
 
 from __future__ import annotations
@@ -62,11 +62,13 @@ class Engines:
 
     # -- what engines say ----------------------------------------------------------------
 
-    def serve(self, link: EngineLink, workflows: list[str]) -> list[str]:
-        """`link` serves these workflow ids from now on (and no others)."""
+    async def serve(self, link: EngineLink, workflows: list[str]) -> list[str]:
+        """`link` serves these workflow ids from now on (and no others); other processes
+        learn that this one serves them."""
         self._unserve(link)
         for workflow in dict.fromkeys(workflows):
             self._serving.setdefault(workflow, []).append(link)
+        await self.broker.advertise(list(self._serving))
         return list(dict.fromkeys(workflows))
 
     def holds(self, link: EngineLink, execution_id: str) -> bool:
@@ -92,6 +94,7 @@ class Engines:
     async def gone(self, link: EngineLink) -> None:
         """The engine's connection ended: it serves nothing, and what it ran is released."""
         self._unserve(link)
+        await self.broker.advertise(list(self._serving))
         released = [e for e, holder in self._running.items() if holder is link]
         for execution_id in released:
             del self._running[execution_id]
@@ -122,6 +125,10 @@ class Engines:
     async def on_execute(self, command: ws.Execute, context: CommandContext) -> ws.ExecuteResult:
         links = self._serving.get(command.workflow.id)
         if not links:
+            principal = _public(context.principal)
+            forwarded = await self.broker.forward_execute(command, principal)
+            if forwarded is not None:  # an engine on another process started it
+                return _result(ws.ExecuteResult, forwarded)
             if self.fallback is not None:
                 return await self.fallback.on_execute(command, context)
             path = "$.workflow.id"

@@ -22,6 +22,7 @@ import wsproto_schema as ws
 from asgi_plugin.brokers.base import Broker
 from asgi_plugin.brokers.memory import MemoryBroker
 from asgi_plugin.core.hub import Hub, Subscriber
+from asgi_plugin.core.principals import principal_id
 from asgi_plugin.engine.handlers import CommandContext, CommandHandler
 from asgi_plugin.engine.reporter import Publisher, Reporter
 from wsproto_schema import Event
@@ -189,14 +190,21 @@ class Runtime:
         for subscriber in list(self.hub.subscribers(topic)):
             subscriber.reset(topic)
 
-    async def run_forwarded(self, command: ws.Control | ws.Input, principal: Any) -> dict[str, Any]:
-        """A command another process forwarded here: run it on this process's handler."""
+    async def run_forwarded(
+        self, command: ws.Execute | ws.Control | ws.Input, principal: Any
+    ) -> dict[str, Any]:
+        """A command another process forwarded here: run it on this process's handler (an
+        `execute` started here is this process's to run: it claims it)."""
         handler = self.handler
         if handler is None:
             raise ws.ProtocolError(ws.ErrorCode.NOT_FOUND, "this process runs no workflows")
         context = CommandContext(self.publisher, principal, "forwarded")
-        if isinstance(command, ws.Control):
-            result: ws.Part = await handler.on_control(command, context)
+        if isinstance(command, ws.Execute):
+            started = await handler.on_execute(command, context)
+            await self.broker.claim(started.execution_id, started_by=principal_id(principal))
+            result: ws.Part = started
+        elif isinstance(command, ws.Control):
+            result = await handler.on_control(command, context)
         else:
             result = await handler.on_input(command, context)
         data: dict[str, Any] = msgspec.to_builtins(result)

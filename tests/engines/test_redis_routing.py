@@ -55,3 +55,30 @@ async def test_a_user_on_one_process_commands_an_engine_on_another(
     await engine.expect("command control stop")
     await user.until("execution.stopped")
     assert engine.violations() == []
+
+
+async def test_an_execute_on_one_process_starts_on_an_engine_connected_to_another(
+    start_server: Start, redis_server: RedisServer, engines: Callable[..., EngineProcess]
+) -> None:
+    a, b = (start_server("uvicorn-sansio", APP, FLOWWIRE_REDIS_URL=redis_server.url) for _ in "ab")
+    engine = engines(b.url("/ws/engine"), "review")
+    await engine.expect("ready")
+    user = await User.connect(a.url())
+    started = await user.request({"type": "execute", "ref": "x", "workflow": REVIEW})
+    assert started["type"] == "reply", started
+    execution = started["data"]["execution_id"]
+    await engine.expect("command execute")
+    assert (await user.until("execution.started"))["execution_id"] == execution
+    await user.until("input.requested", node_id="first")
+    pause = {"type": "control", "ref": "p", "execution_id": execution, "action": "pause"}
+    assert (await user.request(pause))["data"] == {"status": "paused"}
+    await engine.expect("command control pause")
+    assert (await user.until("execution.paused"))["by"] == "ada"
+    other = await User.connect(a.url(), name="bob")  # the starter's, not anyone's
+    refused = await other.request({**pause, "action": "resume"})
+    assert (refused["type"], refused["code"]) == ("error", "forbidden"), refused
+    unserved = await user.request(
+        {"type": "execute", "ref": "u", "workflow": {**REVIEW, "id": "nobody-serves-this"}}
+    )
+    assert (unserved["type"], unserved["code"]) == ("error", "not_found"), unserved
+    assert engine.violations() == []
