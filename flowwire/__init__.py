@@ -8,7 +8,8 @@ options, brokers, the engine side) under one import.
 
 Server-side names load on first use, so that a program that only speaks the
 protocol (a client, a contract test) imports no server code. So do the client's
-(`FlowwireClient`, `connect_sync`; the whole client is `flowwire.client`).
+(`FlowwireClient`, `connect_sync`; the whole client is `flowwire.client`), and the
+engine client's (`EngineClient`, for engines in other processes).
 """
 
 from __future__ import annotations
@@ -116,6 +117,7 @@ if TYPE_CHECKING:
     )
     from flowwire.client import FlowwireClient as FlowwireClient
     from flowwire.client import connect_sync as connect_sync
+    from flowwire.engine_client import EngineClient as EngineClient
 
 _SERVER = (
     "AuthenticateHook",
@@ -152,13 +154,18 @@ _SERVER = (
 )
 
 _CLIENT = ("FlowwireClient", "connect_sync")
+_ENGINE = ("EngineClient",)
 
-__all__ = [*_protocol_names, *_SERVER, *_CLIENT]
+__all__ = [*_protocol_names, *_SERVER, *_CLIENT, *_ENGINE]
 
 
 def __getattr__(name: str) -> Any:
-    if name in _SERVER or name in _CLIENT:
-        home = "asgi_plugin" if name in _SERVER else "flowwire.client"
+    if name in _SERVER or name in _CLIENT or name in _ENGINE:
+        homes = {
+            **dict.fromkeys(_CLIENT, "flowwire.client"),
+            "EngineClient": "flowwire.engine_client",
+        }
+        home = homes.get(name, "asgi_plugin")
         value = getattr(importlib.import_module(home), name)
         globals()[name] = value
         return value

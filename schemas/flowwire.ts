@@ -50,6 +50,13 @@ export interface AuthResult {
   principal?: JsonValue;
 }
 
+/** Why an engine could not carry out a command: the user gets it as an `error` frame. */
+export interface CommandFailure {
+  code: ErrorCode;
+  message: string;
+  path?: string | null;
+}
+
 /** `data` of the reply to `control`: the execution's status after the action. */
 export interface ControlResult {
   status: ExecutionStatusValue;
@@ -67,6 +74,29 @@ export interface EdgeSpec {
   source: string;
   target: string;
   id?: string | null;
+}
+
+/**
+ * `data` of the reply to `engine.claim`: the executions now held by this engine, and
+ * those it can no longer hold (they ended meanwhile, `runner_lost` perhaps, or are
+ * unknown): stop running these.
+ */
+export interface EngineClaimResult {
+  claimed: string[];
+  lost: string[];
+}
+
+/** `data` of the reply to `engine.publish`: where the event was stored. */
+export interface EnginePublishResult {
+  topic: string;
+  seq: number;
+  /** Default: `false`. */
+  duplicate?: boolean;
+}
+
+/** `data` of the reply to `engine.serve`. */
+export interface EngineServeResult {
+  workflows: string[];
 }
 
 /** What went wrong, fit to show to a user. */
@@ -324,6 +354,20 @@ export interface ExecutionSnapshot {
 export interface Batch {
   type: "batch";
   frames: ServerFrame[];
+}
+
+/**
+ * Server → engine: a user's `execute`, `control` or `input` for this engine. Answer it
+ * with `engine.result` of the same `id` within the server's `engine_command_timeout_ms`;
+ * past that the user gets an `unavailable` error.
+ */
+export interface EngineCommand {
+  type: "engine.command";
+  id: string;
+  /** The user's `execute`, `control` or `input`, without `ref`. */
+  command: { [key: string]: JsonValue };
+  /** Who sent it, as the `auth` reply shows a principal. */
+  principal?: JsonValue;
 }
 
 /** An execution began; carries the graph so a client can draw it. */
@@ -671,6 +715,57 @@ export interface PongCommand {
   ts: number;
 }
 
+/**
+ * Engine → server: send me the `execute` commands of these workflow ids (replaces any
+ * earlier list; `[]` serves none). The reply's data is `EngineServeResult`.
+ */
+export interface EngineServe {
+  type: "engine.serve";
+  /** Chosen by the client; echoed by the reply or error. */
+  ref?: string | null;
+  workflows: string[];
+}
+
+/**
+ * Engine → server: I run these executions (after a reconnect, say): send me their
+ * `control` and `input` commands, and keep their runner lease while I am connected.
+ * The reply's data is `EngineClaimResult`.
+ */
+export interface EngineClaim {
+  type: "engine.claim";
+  /** Chosen by the client; echoed by the reply or error. */
+  ref?: string | null;
+  executions: string[];
+}
+
+/**
+ * Engine → server: publish one event, validated like `POST publish`. Publishing an
+ * event of an execution claims it for this engine. The reply's data is
+ * `EnginePublishResult`.
+ */
+export interface EnginePublish {
+  type: "engine.publish";
+  /** Chosen by the client; echoed by the reply or error. */
+  ref?: string | null;
+  /** A stream event, as `POST publish` takes it. */
+  event: { [key: string]: JsonValue };
+  idempotency_key?: string | null;
+}
+
+/**
+ * Engine → server: the outcome of one `engine.command`, by its `id`: `data` (the
+ * command's result shape: `ExecuteResult`, `ControlResult` or `InputResult`), or
+ * `error`. Exactly one of them.
+ */
+export interface EngineResult {
+  type: "engine.result";
+  /** Chosen by the client; echoed by the reply or error. */
+  ref?: string | null;
+  id: string;
+  data?: { [key: string]: JsonValue } | null;
+  error?: CommandFailure | null;
+}
+
 /** Every frame a server sends. */
 export type ServerFrame =
   | Welcome
@@ -681,6 +776,7 @@ export type ServerFrame =
   | Goaway
   | ExecutionSnapshot
   | Batch
+  | EngineCommand
   | ExecutionStarted
   | ExecutionPaused
   | ExecutionResumed
@@ -707,6 +803,7 @@ export const SERVER_FRAME_TYPES = [
   "goaway",
   "execution.snapshot",
   "batch",
+  "engine.command",
   "execution.started",
   "execution.paused",
   "execution.resumed",
@@ -741,7 +838,11 @@ export type ClientFrame =
   | Input
   | ListExecutions
   | PingCommand
-  | PongCommand;
+  | PongCommand
+  | EngineServe
+  | EngineClaim
+  | EnginePublish
+  | EngineResult;
 
 /** The `type` of every ClientFrame. */
 export const CLIENT_FRAME_TYPES = [
@@ -754,6 +855,10 @@ export const CLIENT_FRAME_TYPES = [
   "list",
   "ping",
   "pong",
+  "engine.serve",
+  "engine.claim",
+  "engine.publish",
+  "engine.result",
 ] as const;
 export type ClientFrameType = (typeof CLIENT_FRAME_TYPES)[number];
 
@@ -837,6 +942,10 @@ export function isExecutionSnapshot(frame: { readonly type: string }): frame is 
 
 export function isBatch(frame: { readonly type: string }): frame is Batch {
   return frame.type === "batch";
+}
+
+export function isEngineCommand(frame: { readonly type: string }): frame is EngineCommand {
+  return frame.type === "engine.command";
 }
 
 export function isExecutionStarted(frame: { readonly type: string }): frame is ExecutionStarted {
@@ -933,4 +1042,20 @@ export function isPingCommand(frame: { readonly type: string }): frame is PingCo
 
 export function isPongCommand(frame: { readonly type: string }): frame is PongCommand {
   return frame.type === "pong";
+}
+
+export function isEngineServe(frame: { readonly type: string }): frame is EngineServe {
+  return frame.type === "engine.serve";
+}
+
+export function isEngineClaim(frame: { readonly type: string }): frame is EngineClaim {
+  return frame.type === "engine.claim";
+}
+
+export function isEnginePublish(frame: { readonly type: string }): frame is EnginePublish {
+  return frame.type === "engine.publish";
+}
+
+export function isEngineResult(frame: { readonly type: string }): frame is EngineResult {
+  return frame.type === "engine.result";
 }

@@ -105,6 +105,17 @@ WSPROTO_SCHEMA = {
     "NodeSpec",
     "EdgeSpec",
     "ControlAction",
+    # the engine side of the protocol (engines in other processes)
+    "EngineFrame",
+    "EngineServe",
+    "EngineClaim",
+    "EnginePublish",
+    "EngineResult",
+    "EngineCommand",
+    "CommandFailure",
+    "EngineServeResult",
+    "EngineClaimResult",
+    "EnginePublishResult",
     "__version__",
 }
 CODEGEN = {
@@ -182,7 +193,7 @@ CLIENT = {
     "connect_sync",
 }
 EXPECTED = {
-    "flowwire": WSPROTO_SCHEMA | ASGI_PLUGIN | {"FlowwireClient", "connect_sync"},
+    "flowwire": WSPROTO_SCHEMA | ASGI_PLUGIN | {"FlowwireClient", "connect_sync", "EngineClient"},
     "flowwire.client": CLIENT,
     "wsproto_schema": WSPROTO_SCHEMA,
     "flowwire_codegen": CODEGEN,

@@ -47,6 +47,17 @@ from .control import (
     UnsubscribeResult,
     Welcome,
 )
+from .engines import (
+    CommandFailure,
+    EngineClaim,
+    EngineClaimResult,
+    EngineCommand,
+    EnginePublish,
+    EnginePublishResult,
+    EngineResult,
+    EngineServe,
+    EngineServeResult,
+)
 from .errors import ProtocolError
 from .events import (
     BranchStarted,
@@ -81,6 +92,7 @@ from .events import (
 from .registry import (
     ClientFrame,
     ControlFrame,
+    EngineFrame,
     FrameRegistry,
     ServerFrame,
     StreamEvent,
@@ -105,6 +117,7 @@ __all__ = [
     "CloseCode",
     "Codec",
     "Command",
+    "CommandFailure",
     "Control",
     "ControlAction",
     "ControlFrame",
@@ -112,6 +125,15 @@ __all__ = [
     "EdgeFlow",
     "EdgeInfo",
     "EdgeSpec",
+    "EngineClaim",
+    "EngineClaimResult",
+    "EngineCommand",
+    "EngineFrame",
+    "EnginePublish",
+    "EnginePublishResult",
+    "EngineResult",
+    "EngineServe",
+    "EngineServeResult",
     "ErrorCode",
     "ErrorFrame",
     "ErrorInfo",

@@ -18,6 +18,7 @@ from .commands import (
     Unsubscribe,
 )
 from .control import Batch, ErrorFrame, Goaway, Ping, Pong, Reply, Welcome
+from .engines import EngineClaim, EngineCommand, EnginePublish, EngineResult, EngineServe
 from .events import (
     BranchStarted,
     EdgeFlow,
@@ -40,6 +41,7 @@ from .events import (
 __all__ = [
     "ClientFrame",
     "ControlFrame",
+    "EngineFrame",
     "FrameRegistry",
     "ServerFrame",
     "StreamEvent",
@@ -48,7 +50,9 @@ __all__ = [
     "registry",
 ]
 
-ControlFrame = Union[Welcome, Reply, ErrorFrame, Ping, Pong, Goaway, ExecutionSnapshot, Batch]
+ControlFrame = Union[
+    Welcome, Reply, ErrorFrame, Ping, Pong, Goaway, ExecutionSnapshot, Batch, EngineCommand
+]
 StreamEvent = Union[
     ExecutionStarted,
     ExecutionPaused,
@@ -68,8 +72,22 @@ StreamEvent = Union[
 ]
 ServerFrame = Union[ControlFrame, StreamEvent]
 ClientFrame = Union[
-    Auth, Subscribe, Unsubscribe, Execute, Control, Input, ListExecutions, PingCommand, PongCommand
+    Auth,
+    Subscribe,
+    Unsubscribe,
+    Execute,
+    Control,
+    Input,
+    ListExecutions,
+    PingCommand,
+    PongCommand,
+    EngineServe,
+    EngineClaim,
+    EnginePublish,
+    EngineResult,
 ]
+EngineFrame = Union[EngineServe, EngineClaim, EnginePublish, EngineResult]
+"""What only an engine connection sends (a user's connection is refused them)."""
 
 EventT = TypeVar("EventT", bound=type[Event])
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -24,15 +24,18 @@ import msgspec
 
 import wsproto_schema as ws
 from asgi_plugin.core.catchup import CatchUp
+from asgi_plugin.core.materializer import ExecutionState
 from asgi_plugin.core.topics import default_topic, is_pattern, pattern_prefix
 from wsproto_schema import Event
 
 __all__ = [
     "PENDING_TTL_MS",
+    "RUNNER_LOST",
     "Broker",
     "BrokerSink",
     "BrokerUnavailable",
     "StreamPosition",
+    "runner_lost",
     "stamp",
     "summary",
 ]
@@ -40,6 +43,11 @@ __all__ = [
 PENDING_TTL_MS = 60_000
 """How long a command's idempotency key stays reserved when its run never ended (its
 connection died mid-command): a retry after that runs the command again."""
+
+
+RUNNER_LOST = "runner_lost"
+"""The error code of an execution failed because the process (or the engine) running it
+stopped and did not come back within the lease."""
 
 
 @dataclass(frozen=True)
@@ -65,7 +73,9 @@ class BrokerSink(Protocol):
         """The topic's stream was lost and its seq started again (a new epoch)."""
         ...
 
-    async def run_forwarded(self, command: ws.Control | ws.Input, principal: Any) -> dict[str, Any]:
+    async def run_forwarded(
+        self, command: ws.Execute | ws.Control | ws.Input, principal: Any
+    ) -> dict[str, Any]:
         """A command another process forwarded here: the reply data, or `ProtocolError`."""
         ...
 
@@ -79,7 +89,9 @@ class _Unbound:
     def reset(self, topic: str) -> None:
         return None
 
-    async def run_forwarded(self, command: ws.Control | ws.Input, principal: Any) -> dict[str, Any]:
+    async def run_forwarded(
+        self, command: ws.Execute | ws.Control | ws.Input, principal: Any
+    ) -> dict[str, Any]:
         raise ws.ProtocolError(ws.ErrorCode.NOT_FOUND, "this process runs no workflows")
 
 
@@ -212,6 +224,10 @@ class Broker(ABC):
         """This process runs the execution (its `control` and `input` commands come here);
         `started_by` is the id of the principal that executed it."""
 
+    async def release(self, execution_id: str) -> None:
+        """This process no longer runs the execution (its engine disconnected): stop keeping
+        its lease. Unless it is claimed again within the lease, it fails as `runner_lost`."""
+
     @abstractmethod
     async def started_by(self, execution_id: str) -> str | None:
         """The id of the principal that executed it (None: anonymous, or not known here)."""
@@ -221,6 +237,15 @@ class Broker(ABC):
     ) -> dict[str, Any] | None:
         """Run the command on the process that runs its execution and return the reply
         data; None when that process is this one (or nobody claimed the execution)."""
+        return None
+
+    async def advertise(self, workflows: Collection[str]) -> None:
+        """This process's engines serve these workflow ids (and no others): other processes
+        may forward their `execute` here. A single-process broker ignores it."""
+
+    async def forward_execute(self, command: ws.Execute, principal: Any) -> dict[str, Any] | None:
+        """Run an `execute` on another process whose engines serve its workflow and return
+        the reply data; None when no other process does."""
         return None
 
     def health(self) -> dict[str, Any]:
@@ -244,6 +269,21 @@ def summary(snapshot: ws.ExecutionSnapshot, *, nodes: bool) -> ws.ExecutionSumma
         finished_ts=snapshot.finished_ts,
         error=snapshot.error,
         last_seq=snapshot.last_seq,
+    )
+
+
+def runner_lost(state: ExecutionState, now_ms: int) -> ws.ExecutionFailed:
+    """The event that fails a live execution whose runner's lease lapsed."""
+    return ws.ExecutionFailed(
+        topic=state.topic,
+        workflow_id=state.workflow_id,
+        execution_id=state.execution_id,
+        error=ws.ErrorInfo(
+            code=RUNNER_LOST,
+            message="the process running this execution stopped; it cannot go on",
+        ),
+        duration_ms=max(0, now_ms - (state.started_ts or now_ms)),
+        summary=state.node_counts(),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections import OrderedDict, deque
@@ -13,7 +14,7 @@ import wsproto_schema as ws
 from asgi_plugin.core.materializer import Materializer
 from wsproto_schema import ErrorCode, Event, ProtocolError
 
-from .base import PENDING_TTL_MS, Broker, StreamPosition
+from .base import PENDING_TTL_MS, Broker, StreamPosition, runner_lost, stamp
 
 __all__ = ["MemoryBroker"]
 
@@ -68,7 +69,9 @@ class MemoryBroker(Broker):
     `history_size` events per topic are kept, none older than `history_ttl_ms`;
     the state of every running execution, and of the `finished_snapshots`
     latest finished ones per topic, is kept for snapshots. Idempotency keys of
-    publishes and commands are remembered for `idempotency_ttl_ms`. Epochs are new in
+    publishes and commands are remembered for `idempotency_ttl_ms`. An execution
+    released by its runner (an engine that disconnected) and not claimed again within
+    `lease_ms` is failed as `runner_lost`. Epochs are new in
     every process, so a client that resumes after a restart gets
     `recovered: false` and a snapshot instead of a wrong replay.
     """
@@ -80,9 +83,11 @@ class MemoryBroker(Broker):
         history_ttl_ms: int = 3_600_000,
         finished_snapshots: int = 20,
         idempotency_ttl_ms: int = 3_600_000,
+        lease_ms: int = 30_000,
     ) -> None:
         super().__init__()
         for name, value in (
+            ("lease_ms", lease_ms),
             ("history_size", history_size),
             ("history_ttl_ms", history_ttl_ms),
             ("finished_snapshots", finished_snapshots),
@@ -94,6 +99,8 @@ class MemoryBroker(Broker):
                 raise ValueError(f"MemoryBroker({name}=...) must not be negative, got {value}")
         self.history_size = history_size
         self.history_ttl_ms = history_ttl_ms
+        self.lease_ms = lease_ms
+        self._released: dict[str, asyncio.TimerHandle] = {}
         self.state = Materializer(finished_snapshots=finished_snapshots)
         self.keys = IdempotencyKeys(idempotency_ttl_ms)
         self.epoch = uuid.uuid4().hex[:16]
@@ -194,10 +201,31 @@ class MemoryBroker(Broker):
             del self._streams[topic]
 
     async def claim(self, execution_id: str, *, started_by: str | None = None) -> None:
+        lapsing = self._released.pop(execution_id, None)
+        if lapsing is not None:
+            lapsing.cancel()
         if started_by is not None:
             self._starters[execution_id] = started_by
             while len(self._starters) > STARTERS_KEPT:  # the oldest are long finished
                 del self._starters[next(iter(self._starters))]
+
+    async def release(self, execution_id: str) -> None:
+        if execution_id not in self._released:
+            loop = asyncio.get_running_loop()
+            lapse = loop.call_later(self.lease_ms / 1000, self._lapse, execution_id)
+            self._released[execution_id] = lapse
+
+    def _lapse(self, execution_id: str) -> None:
+        """The lease of a released execution ran out: fail it, unless it ended meanwhile."""
+        self._released.pop(execution_id, None)
+        state = self.state.get(execution_id)
+        if state is not None and not state.finished:
+            self.append(stamp(runner_lost(state, int(time.time() * 1000))))
+
+    async def stop(self) -> None:
+        for lapse in self._released.values():
+            lapse.cancel()
+        self._released.clear()
 
     async def started_by(self, execution_id: str) -> str | None:
         return self._starters.get(execution_id)

@@ -19,9 +19,11 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+import random
 import secrets
 import time
 import weakref
+from collections.abc import Collection
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -38,9 +40,17 @@ from asgi_plugin.core.streamed import (
 )
 from wsproto_schema import ErrorCode, Event, ProtocolError
 
-from .base import PENDING_TTL_MS, Broker, BrokerUnavailable, StreamPosition
+from .base import (
+    PENDING_TTL_MS,
+    RUNNER_LOST,
+    Broker,
+    BrokerUnavailable,
+    StreamPosition,
+    runner_lost,
+)
 from .redis_listener import RedisListener
 from .redis_scripts import APPEND, BOOT, BUMP, POSITION, SNAPSHOTS
+from .redis_serving import Serving
 
 __all__ = ["RUNNER_LOST", "RedisBroker"]
 
@@ -48,9 +58,6 @@ logger = logging.getLogger("flowwire.redis")
 
 IDLE_TOPIC_TTL_MS = 24 * 3_600_000
 """How long Redis remembers a topic that was named (subscribed to) but never published on."""
-
-RUNNER_LOST = "runner_lost"
-"""The error code of an execution failed because the process running it stopped."""
 
 REPLAY_PAGE = 1000
 
@@ -126,6 +133,8 @@ class RedisBroker(Broker):
         self.idempotency_ttl_ms = idempotency_ttl_ms
         self.process_id = secrets.token_hex(6)
         self._claimed: set[str] = set()
+        self._started_elsewhere: set[str] = set()
+        self.serving = Serving(self)
         self._leases: asyncio.Task[None] | None = None
         self.run_id = ""
         """The run id of the Redis server this process last connected to."""
@@ -441,6 +450,15 @@ class RedisBroker(Broker):
         await self.listener.unwatch(topic)
 
     async def claim(self, execution_id: str, *, started_by: str | None = None) -> None:
+        if execution_id in self._started_elsewhere:
+            # An `execute` this process forwarded: the process that ran it owns it (and
+            # claimed it); here only who started it is recorded, as every execute does.
+            self._started_elsewhere.discard(execution_id)
+            if started_by is not None:
+                await self._command(
+                    "hset", self.key("exec", execution_id), "started_by", started_by
+                )
+            return
         fields = {"owner": self.process_id}
         if started_by is not None:
             fields["started_by"] = started_by
@@ -448,6 +466,10 @@ class RedisBroker(Broker):
         expiry = int(time.time() * 1000) + self.lease_ms
         await self._command("zadd", self.key("leases", "all"), {execution_id: expiry})
         self._claimed.add(execution_id)
+
+    async def release(self, execution_id: str) -> None:
+        # Renewed no more: the lease lapses within `lease_ms` unless a claim renews it.
+        self._claimed.discard(execution_id)
 
     # -- runner leases -----------------------------------------------------------------------
 
@@ -465,6 +487,7 @@ class RedisBroker(Broker):
                 logger.exception("flowwire: keeping runner leases failed")
 
     async def _renew(self) -> None:
+        await self.serving.renew()
         if not self._claimed:
             return
         expiry = int(time.time() * 1000) + self.lease_ms
@@ -493,19 +516,7 @@ class RedisBroker(Broker):
                 execution_id,
                 self.lease_ms,
             )
-            await self.publish(
-                ws.ExecutionFailed(
-                    topic=state.topic,
-                    workflow_id=state.workflow_id,
-                    execution_id=execution_id,
-                    error=ws.ErrorInfo(
-                        code=RUNNER_LOST,
-                        message="the process running this execution stopped; it cannot go on",
-                    ),
-                    duration_ms=max(0, now - (state.started_ts or now)),
-                    summary=state.node_counts(),
-                )
-            )
+            await self.publish(runner_lost(state, now))
 
     async def _execution_state(self, execution_id: str) -> ExecutionState | None:
         raw = await self._command("hget", self.key("exec", execution_id), "state")
@@ -527,6 +538,27 @@ class RedisBroker(Broker):
             )
         if owner is None or owner.decode() == self.process_id:
             return None
+        gone = f"$.execution_id: the process that ran {command.execution_id!r} is gone"
+        return await self._ask(owner.decode(), command, principal, gone)
+
+    async def advertise(self, workflows: Collection[str]) -> None:
+        await self.serving.advertise(workflows)
+
+    async def forward_execute(self, command: ws.Execute, principal: Any) -> dict[str, Any] | None:
+        others = await self.serving.others(command.workflow.id)
+        if not others:
+            return None
+        gone = f"$.workflow.id: the process that serves {command.workflow.id!r} is gone"
+        data = await self._ask(random.choice(others), command, principal, gone)
+        execution_id = data.get("execution_id")
+        if isinstance(execution_id, str):
+            self._started_elsewhere.add(execution_id)
+        return data
+
+    async def _ask(
+        self, process_id: str, command: ws.Command, principal: Any, gone: str
+    ) -> dict[str, Any]:
+        """Run the command on another process: its reply data, or its error raised here."""
         request_id = secrets.token_hex(8)
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._rpc[request_id] = future
@@ -539,13 +571,9 @@ class RedisBroker(Broker):
             }
         )
         try:
-            receivers = await self._command("publish", self.key("cmd", owner.decode()), message)
+            receivers = await self._command("publish", self.key("cmd", process_id), message)
             if not receivers:
-                raise ProtocolError(
-                    ErrorCode.NOT_FOUND,
-                    f"$.execution_id: the process that ran {command.execution_id!r} is gone",
-                    path="$.execution_id",
-                )
+                raise ProtocolError(ErrorCode.NOT_FOUND, gone, path=gone.partition(":")[0])
             try:
                 answer = await asyncio.wait_for(future, self.command_timeout_ms / 1000)
             except asyncio.TimeoutError:
@@ -569,8 +597,9 @@ class RedisBroker(Broker):
         """Run a command another process forwarded here; the answer to publish back."""
         try:
             command = self._codec.decode_command(msgspec.json.encode(request["command"]))
-            if not isinstance(command, (ws.Control, ws.Input)):
-                raise ProtocolError(ErrorCode.INVALID_FRAME, "only control and input are forwarded")
+            if not isinstance(command, (ws.Execute, ws.Control, ws.Input)):
+                message = "only execute, control and input are forwarded"
+                raise ProtocolError(ErrorCode.INVALID_FRAME, message)
             data = await self.sink.run_forwarded(command, request.get("principal"))
         except ProtocolError as error:
             return {"id": request["id"], "error": error.to_dict()}

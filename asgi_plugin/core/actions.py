@@ -19,6 +19,7 @@ __all__ = [
     "AuthenticateRequest",
     "Close",
     "CommandRequest",
+    "EngineRequest",
     "Leave",
     "ListRequest",
     "Request",
@@ -111,5 +112,17 @@ class ListRequest:
     nodes: bool
 
 
-Request = Union[AuthenticateRequest, SubscribeRequest, CommandRequest, ListRequest]
+@dataclass(frozen=True)
+class EngineRequest:
+    """An engine connection's frame to carry out (serve, claim, publish, or the result of a
+    command it was sent); answer with `succeed` or `fail` (a result needs no answer)."""
+
+    frame: ws.EngineFrame
+
+    @property
+    def ref(self) -> str | None:
+        return self.frame.ref
+
+
+Request = Union[AuthenticateRequest, SubscribeRequest, CommandRequest, ListRequest, EngineRequest]
 Action = Union[Send, SendEncoded, Close, Leave, Request]

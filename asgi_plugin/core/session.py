@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, get_args
 
 import msgspec
 
@@ -25,6 +25,7 @@ from .actions import (
     AuthenticateRequest,
     Close,
     CommandRequest,
+    EngineRequest,
     Leave,
     ListRequest,
     Request,
@@ -97,6 +98,8 @@ class Session:
     next_ping: float = field(init=False)
     auth_deadline: float = field(init=False)
     credentials_expire: float = math.inf
+    engine: bool = False
+    """An engine's connection: it sends engine frames only, and a user's cannot send them."""
     """When the principal's token expires: then close 4001, unless a new `auth` came."""
     _bucket: _Bucket = field(init=False)
     _frames: _Bucket = field(init=False)
@@ -212,6 +215,11 @@ class Session:
         return actions
 
     def _command(self, command: ws.ClientFrame) -> list[Action]:
+        is_engine_frame = isinstance(command, get_args(ws.EngineFrame))
+        if is_engine_frame != self.engine:
+            return self._error(_wrong_role(command, engine=self.engine), command.ref)
+        if isinstance(command, get_args(ws.EngineFrame)):
+            return [EngineRequest(command)]
         if isinstance(command, ws.Auth):
             return [AuthenticateRequest(command.ref, command.token)]
         if isinstance(command, ws.Subscribe):
@@ -431,6 +439,16 @@ class Session:
 
     def _error(self, error: ProtocolError, ref: str | None) -> list[Action]:
         return [Send(error.to_frame(ref))]
+
+
+def _wrong_role(command: ws.ClientFrame, *, engine: bool) -> ProtocolError:
+    """A user's command on an engine's connection, or an engine's frame on a user's."""
+    tag = ws.frame_tag(type(command))
+    if engine:
+        message = f"an engine connection cannot send `{tag}`: that is a user's command"
+    else:
+        message = f"`{tag}` is an engine's frame: engines connect to …/engine with the engine key"
+    return ProtocolError(ErrorCode.FORBIDDEN, message)
 
 
 def _malformed_topic(topics: list[str]) -> ProtocolError | None:

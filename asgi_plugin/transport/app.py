@@ -16,9 +16,10 @@ from asgi_plugin.engine.reporter import Reporter
 from wsproto_schema import SUBPROTOCOL_MSGPACK, CloseCode, Event
 
 from .connection import Connection
+from .engine_connection import EngineConnection
 from .handshake import Handshake, pick_subprotocol
 from .hooks import resolve
-from .http import handle_http, refuse_host
+from .http import bearer_matches, handle_http, refuse_host, route_path
 from .options import Options
 from .origins import host_allowed, origin_allowed, request_site
 from .runtime import Runtime
@@ -179,6 +180,9 @@ class FlowwireApp:
                 scope, send, 400, f"unsupported subprotocol: this server speaks {offer}"
             )
             return
+        if route_path(scope) == "engine":
+            await self._engine(scope, receive, send, handshake, subprotocol)
+            return
         principal: Any = None
         authenticated = options.authenticate_token is None
         if options.authenticate is not None:
@@ -198,6 +202,35 @@ class FlowwireApp:
             runtime, send, codec, handshake, principal, secrets.token_hex(8), authenticated
         )
         if not runtime.admit(connection, principal_id(principal)):
+            await self._turn_away(connection, send)
+            return
+        runtime.stats.connections_opened += 1
+        await connection.serve(receive)
+
+    async def _engine(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        handshake: Handshake,
+        subprotocol: str | None,
+    ) -> None:
+        """An engine connects (`…/engine`) with the engine key, never a user's credential:
+        the app's `authenticate` hooks are not asked, and the key names no user."""
+        runtime = self.runtime
+        key = runtime.options.engine_key
+        if key is None or runtime.engines is None:
+            await self._refuse(scope, send, 403, "engine connections are off: set engine_key")
+            return
+        if not bearer_matches(handshake.header("authorization") or "", key):
+            await self._refuse(scope, send, 403, "engines connect with the engine key")
+            return
+        await send({"type": "websocket.accept", "subprotocol": subprotocol})
+        codec = runtime.msgpack if subprotocol == SUBPROTOCOL_MSGPACK else runtime.json
+        connection = EngineConnection(
+            runtime, runtime.engines, send, codec, handshake, secrets.token_hex(8)
+        )
+        if not runtime.admit(connection, None):
             await self._turn_away(connection, send)
             return
         runtime.stats.connections_opened += 1

@@ -26,6 +26,7 @@ from asgi_plugin.core.actions import (
     CommandRequest,
     Leave,
     ListRequest,
+    Request,
     Send,
     SendEncoded,
     SubscribeRequest,
@@ -80,6 +81,8 @@ class Connection:
         principal: Principal,
         connection_id: str,
         authenticated: bool,
+        *,
+        engine: bool = False,
     ) -> None:
         options = runtime.options
         self.runtime = runtime
@@ -102,9 +105,10 @@ class Connection:
             codec=codec,
             connection_id=connection_id,
             now=time.time(),
-            limits=runtime.limits,
+            limits=runtime.engine_limits if engine else runtime.limits,
             authenticated=authenticated,
             server=options.server_name,
+            engine=engine,
         )
         self._send = send
         self._closing = False
@@ -403,7 +407,7 @@ class Connection:
         await self._run(self.session.listed(request, executions))
 
     async def _command(self, request: CommandRequest) -> None:
-        handler = self.runtime.options.handler
+        handler = self.runtime.handler
         command = request.command
         if handler is None:
             await self._run(self.session.no_handler(request))
@@ -507,7 +511,9 @@ class Connection:
         await self._catch_up(self.session.succeed(request, result))
 
     def _failure(
-        self, exc: Exception, request: SubscribeRequest | CommandRequest | ListRequest
+        self,
+        exc: Exception,
+        request: Request,
     ) -> ws.ProtocolError:
         """The error the client gets; an unexpected exception is logged here, once."""
         if not isinstance(exc, (ws.ProtocolError, BrokerUnavailable)):

@@ -20,7 +20,7 @@ from .errors import HTTP_STATUS, wire_error
 from .runtime import Runtime
 from .types import Receive, Scope, Send
 
-__all__ = ["handle_http", "refuse_host", "route_path"]
+__all__ = ["bearer_matches", "handle_http", "refuse_host", "route_path"]
 
 logger = logging.getLogger("flowwire")
 
@@ -202,7 +202,12 @@ async def _partial(
 
 def _bearer(scope: Scope, key: str) -> bool:
     """Whether the request carries `Authorization: Bearer <key>` (compared in constant time)."""
-    scheme, _, token = _header(scope, b"authorization").partition(" ")
+    return bearer_matches(_header(scope, b"authorization"), key)
+
+
+def bearer_matches(authorization: str, key: str) -> bool:
+    """Whether an `Authorization` header is `Bearer <key>` (compared in constant time)."""
+    scheme, _, token = authorization.partition(" ")
     return scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), key.encode())
 
 

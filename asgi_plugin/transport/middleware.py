@@ -19,8 +19,9 @@ __all__ = ["FlowwireMiddleware"]
 
 
 class FlowwireMiddleware:
-    """Wrap an ASGI app: WebSocket scopes on `path` (and HTTP under `path/`) go to flowwire,
-    everything else to the app. Lifespan reaches both; an app that does not speak the
+    """Wrap an ASGI app: WebSocket scopes on `path` and `path/engine` (engines, see
+    docs/engine.md), and HTTP under `path/`, go to flowwire, everything else to the
+    app. Lifespan reaches both; an app that does not speak the
     lifespan protocol (Django) still gets flowwire started and stopped.
 
         application = FlowwireMiddleware(get_asgi_application(), path="/ws", api_key="…")
@@ -48,7 +49,7 @@ class FlowwireMiddleware:
         path = scope.get("path", "")
         root = scope.get("root_path", "")
         local = path[len(root) :] if root and path.startswith(root) else path
-        mine = local.rstrip("/") == self.path or (
+        mine = local.rstrip("/") in (self.path, self.path + "/engine") or (
             kind == "http" and local.startswith(self.path + "/")
         )
         if mine:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import typing
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any, TypedDict, Union
 
 import wsproto_schema
@@ -72,6 +72,11 @@ class Options:
     default only who started the execution, or an admin, may (see `may_command`)."""
     api_key: str | None = None
     """Bearer key of `POST …/publish`; publishing over HTTP is off without one."""
+    engine_key: str | None = None
+    """Bearer key of engine connections (`…/engine`: engines in other processes, see
+    docs/engine.md); engines cannot connect without one. Not a user's credential."""
+    engine_command_timeout_ms: int = 10_000
+    """How long a user's command waits for the engine's answer (then `unavailable`)."""
     monitor_key: str | None = None
     """Bearer key of `GET …/stats` (and metrics); None leaves them open. `GET …/health`
     stays open for load balancers."""
@@ -137,6 +142,21 @@ class Options:
             max_held_frames=self.max_queued_frames,
         )
 
+    def engine_limits(self) -> SessionLimits:
+        """An engine's connection: its heartbeat is a user's, its rates an event stream's."""
+        return replace(
+            self.limits(),
+            commands_per_second=ENGINE_FRAMES_PER_SECOND,
+            command_burst=ENGINE_FRAME_BURST,
+            frames_per_second=ENGINE_FRAMES_PER_SECOND,
+            frame_burst=ENGINE_FRAME_BURST,
+        )
+
+
+ENGINE_FRAMES_PER_SECOND = 10_000.0
+"""What one engine connection may send, sustained: its events come one frame each."""
+ENGINE_FRAME_BURST = 20_000
+
 
 class OptionArgs(TypedDict, total=False):
     """The keyword arguments of `FlowwireApp` and `FlowwireMiddleware`; each is documented,
@@ -162,6 +182,8 @@ class OptionArgs(TypedDict, total=False):
     authorize: AuthorizeHook | None
     authorize_command: AuthorizeCommandHook | None
     api_key: str | None
+    engine_key: str | None
+    engine_command_timeout_ms: int
     monitor_key: str | None
     max_connections: int
     max_connections_per_principal: int
@@ -189,6 +211,7 @@ _POSITIVE = (
     "frames_per_second",
     "frame_burst",
     "auth_timeout_ms",
+    "engine_command_timeout_ms",
     "close_timeout_ms",
     "send_timeout_ms",
     "max_connections",

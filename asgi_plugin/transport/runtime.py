@@ -22,10 +22,12 @@ import wsproto_schema as ws
 from asgi_plugin.brokers.base import Broker
 from asgi_plugin.brokers.memory import MemoryBroker
 from asgi_plugin.core.hub import Hub, Subscriber
-from asgi_plugin.engine.handlers import CommandContext
+from asgi_plugin.core.principals import principal_id
+from asgi_plugin.engine.handlers import CommandContext, CommandHandler
 from asgi_plugin.engine.reporter import Publisher, Reporter
 from wsproto_schema import Event
 
+from .engines import Engines
 from .options import Options
 from .signals import SignalDrain
 from .stats import Stats
@@ -65,6 +67,7 @@ class Runtime:
     def __init__(self, options: Options) -> None:
         self.options = options
         self.limits = options.limits()
+        self.engine_limits = options.engine_limits()
         self.broker: Broker = options.broker or MemoryBroker()
         self.hub: Hub[Member] = Hub(on_overflow=self._overflowed)
         self.deliver = self.hub.deliver  # the broker's hot path calls the hub directly
@@ -83,6 +86,13 @@ class Runtime:
         self._stopped = False
         self._signals = SignalDrain(self.drain)
         self.watches = Watches(self.broker, self.hub.watched)
+        self.engines: Engines | None = None
+        """The engines connected here (with `engine_key`): they take commands first."""
+        self.handler: CommandHandler | None = options.handler
+        """Who takes `execute`, `control` and `input`: the engines, then `options.handler`."""
+        if options.engine_key is not None:
+            self.engines = Engines(self.broker, options.handler)
+            self.handler = self.engines
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -180,14 +190,21 @@ class Runtime:
         for subscriber in list(self.hub.subscribers(topic)):
             subscriber.reset(topic)
 
-    async def run_forwarded(self, command: ws.Control | ws.Input, principal: Any) -> dict[str, Any]:
-        """A command another process forwarded here: run it on this process's handler."""
-        handler = self.options.handler
+    async def run_forwarded(
+        self, command: ws.Execute | ws.Control | ws.Input, principal: Any
+    ) -> dict[str, Any]:
+        """A command another process forwarded here: run it on this process's handler (an
+        `execute` started here is this process's to run: it claims it)."""
+        handler = self.handler
         if handler is None:
             raise ws.ProtocolError(ws.ErrorCode.NOT_FOUND, "this process runs no workflows")
         context = CommandContext(self.publisher, principal, "forwarded")
-        if isinstance(command, ws.Control):
-            result: ws.Part = await handler.on_control(command, context)
+        if isinstance(command, ws.Execute):
+            started = await handler.on_execute(command, context)
+            await self.broker.claim(started.execution_id, started_by=principal_id(principal))
+            result: ws.Part = started
+        elif isinstance(command, ws.Control):
+            result = await handler.on_control(command, context)
         else:
             result = await handler.on_input(command, context)
         data: dict[str, Any] = msgspec.to_builtins(result)

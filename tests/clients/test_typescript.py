@@ -39,6 +39,7 @@ LIVE = [
     "live-proxy",
     "live-history",
     "live-auth",
+    "live-engine",
 ]
 
 

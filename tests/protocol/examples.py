@@ -36,6 +36,11 @@ SERVER_FRAMES: list[ws.Frame] = [
     ws.Pong(),
     ws.Goaway(reason="server shutdown", reconnect_ms=1000),
     ws.Batch(frames=[ws.Ping(ts=1), ws.Pong(ts=2)]),
+    ws.EngineCommand(
+        id="c1",
+        command={"type": "control", "execution_id": "ex-1", "action": "pause"},
+        principal={"id": "ada"},
+    ),
     ws.ExecutionSnapshot(
         topic="workflow:etl",
         workflow_id="etl",
@@ -147,4 +152,21 @@ CLIENT_FRAMES: list[ws.Command] = [
     ws.PingCommand(ts=5),
     ws.PingCommand(),
     ws.PongCommand(ts=1_764_000_000_000),
+    ws.EngineServe(ref="s1", workflows=["etl"]),
+    ws.EngineClaim(ref="c1", executions=["ex-1"]),
+    ws.EnginePublish(
+        ref="p1",
+        event={
+            "type": "node.status",
+            "workflow_id": "etl",
+            "execution_id": "ex-1",
+            "node_id": "load",
+            "status": "running",
+        },
+        idempotency_key="k1",
+    ),
+    ws.EngineResult(id="c1", data={"status": "paused"}),
+    ws.EngineResult(
+        id="c2", error=ws.CommandFailure(code=ws.ErrorCode.CONFLICT, message="it is paused")
+    ),
 ]

@@ -24,6 +24,8 @@ SERVER = {
     "execution.snapshot": ["status", "nodes", "progress", "last_seq"],
     # Beyond the design, asked for by the benchmarks issue: queued frames in one.
     "batch": ["frames"],
+    # Beyond the design: a user's command carried to an engine in another process (issue 16)
+    "engine.command": ["id", "command", "principal?"],
 }
 EVENTS = {
     "execution.started": ["name?", "nodes", "edges", "order?", "inputs?"],
@@ -71,6 +73,11 @@ CLIENT = {
     "list": ["ref?", "topics?", "limit?", "nodes?"],
     "ping": ["ref?", "ts?"],
     "pong": ["ref?", "ts"],
+    # Beyond the design: what engines in other processes send (issue 16; docs/protocol.md)
+    "engine.serve": ["ref?", "workflows"],
+    "engine.claim": ["ref?", "executions"],
+    "engine.publish": ["ref?", "event", "idempotency_key?"],
+    "engine.result": ["ref?", "id", "data?", "error?"],
 }
 # Beyond the design's list: the snapshot names its execution and graph so a late
 # joiner can draw the run without having seen `execution.started`.

@@ -117,3 +117,32 @@ def create_app_with(**options: Any) -> FlowwireMiddleware:
     return FlowwireMiddleware(
         DemoSite(), path="/ws", handler=demo_runner(), api_key="test-key", **options
     )
+
+
+ENGINE_KEY = "engine-key"
+
+
+def engine_app() -> FlowwireMiddleware:
+    """flowwire at /ws taking engines (`Authorization: Bearer engine-key` at /ws/engine) and
+    users (`Authorization: Bearer user-<name>`, or `?user=<name>` for clients that cannot
+    send headers: principal `{"id": <name>}`), with no engine
+    of its own. On Redis at FLOWWIRE_REDIS_URL when it is set (FLOWWIRE_REDIS_OPTIONS), else
+    on a MemoryBroker (FLOWWIRE_MEMORY_BROKER); more options in FLOWWIRE_OPTIONS."""
+
+    def user(handshake: Any) -> dict[str, str] | None:
+        token = handshake.bearer_token() or ""
+        if token.startswith("user-"):
+            return {"id": token.removeprefix("user-")}
+        name = handshake.query_param("user")
+        return {"id": name} if name else None
+
+    extra: dict[str, Any] = json.loads(os.environ.get("FLOWWIRE_OPTIONS", "{}"))
+    if "FLOWWIRE_REDIS_URL" in os.environ:
+        redis_options = json.loads(os.environ.get("FLOWWIRE_REDIS_OPTIONS", "{}"))
+        extra["broker"] = RedisBroker(os.environ["FLOWWIRE_REDIS_URL"], **redis_options)
+    else:
+        memory = json.loads(os.environ.get("FLOWWIRE_MEMORY_BROKER", "{}"))
+        extra["broker"] = MemoryBroker(**memory)
+    return FlowwireMiddleware(
+        hello, path="/ws", engine_key=ENGINE_KEY, authenticate=user, api_key="test-key", **extra
+    )

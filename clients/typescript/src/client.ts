@@ -501,6 +501,7 @@ export class FlowwireClient {
         this.emit("execution.snapshot", frame);
         return;
       case "pong":
+      case "engine.command": // only engines get it (engine.ts), never a user's connection
         return;
       default:
         // Stream events, including application events this build does not know.
