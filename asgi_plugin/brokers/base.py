@@ -202,7 +202,13 @@ class Broker(ABC):
             return CatchUp(reply, events)
         if since is not None or snapshot:
             # A client that lost its place gets every execution it may have shown.
-            return CatchUp(reply, (), await self.snapshots(topic, live_only=since is None))
+            snapshots = await self.snapshots(topic, live_only=since is None)
+            # Events may have come between the two reads, folded into the snapshots: the
+            # reply's seq must cover them, or the live events seem to skip them.
+            seq = max((s.last_seq for s in snapshots), default=reply.seq)
+            if seq > reply.seq:
+                reply = ws.TopicPosition(epoch=reply.epoch, seq=seq, recovered=False)
+            return CatchUp(reply, (), snapshots)
         return CatchUp(reply)
 
     async def catch_ups(

@@ -43,12 +43,13 @@ def render(
     state: ExecutionState, streamed: Streamed | None, topic_seq: int | None = None
 ) -> ws.ExecutionSnapshot:
     """An execution's snapshot: its state, the text and log tail kept for it, and
-    `last_seq` the topic position it reflects."""
+    `last_seq` the topic position it reflects (the topic's own: an execution id that
+    also published on another topic has that topic's seq in its state)."""
     return state.snapshot(
         text=streamed.text if streamed is not None else None,
         logs=streamed.logs if streamed is not None else (),
         logs_omitted=streamed.logs_omitted if streamed is not None else None,
-        last_seq=state.last_seq if topic_seq is None else max(topic_seq, state.last_seq),
+        last_seq=state.last_seq if topic_seq is None else topic_seq,
     )
 
 

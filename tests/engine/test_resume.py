@@ -153,6 +153,40 @@ async def test_late_joiner_gets_the_snapshot_then_live_events() -> None:
     assert [f["seq"] for f in await collect(client, 300)] == list(range(501, 801))
 
 
+class PublishedMeanwhileBroker(MemoryBroker):
+    """An event is published after the topic's position is read and before its
+    snapshots are (as on Redis, where they are two round trips)."""
+
+    meanwhile: ws.Event | None = None
+
+    async def snapshots(self, topic: str, *, live_only: bool) -> list[ws.ExecutionSnapshot]:
+        event, self.meanwhile = self.meanwhile, None
+        if event is not None:
+            await self.publish(event)
+        return await super().snapshots(topic, live_only=live_only)
+
+
+async def test_an_event_folded_into_the_snapshot_is_within_the_replys_position() -> None:
+    """The reply's seq is where the live events continue: an event the snapshot already
+    shows is at or below it, so the first live event is the reply's seq + 1 (the reply
+    said 500 while the snapshot folded 501 in, and 501 never came: a gap, found by the
+    fault suite on Redis)."""
+    broker = PublishedMeanwhileBroker()
+    app = FlowwireApp(broker=broker)
+    events = execution_events("e1", 600, seed=11)
+    await publish_all(app, events[:500])
+    broker.meanwhile = events[500]
+    client = AsgiClient(app)
+    await client.connect()
+    position = await subscribe(client)
+    [snapshot] = await collect(client, 1)
+    assert snapshot["last_seq"] == 501
+    assert position["seq"] == snapshot["last_seq"], "no event may fall between the two"
+    for event in events[501:]:
+        await app.publish(event)
+    assert [f["seq"] for f in await collect(client, 99)] == list(range(502, 601))
+
+
 async def test_finished_executions_are_not_live_but_are_in_a_reset() -> None:
     app = FlowwireApp()
     for event in execution_events("done", 50):

@@ -427,3 +427,23 @@ async def test_token_text_and_logs_in_snapshots_match_the_memory_broker(
         assert not keys & gone, keys & gone
     finally:
         await app.shutdown()
+
+
+async def test_an_execution_id_used_on_two_topics_does_not_hide_live_events(
+    apps: list[FlowwireApp],
+) -> None:
+    """An execution's state is kept by its id; when one id publishes on two topics, the
+    snapshot for one topic must not claim the other topic's position (it did: its
+    last_seq was the other topic's, and the live events up to there were dropped as
+    covered by it; found by the fault suite, whose executions share an id)."""
+    app, other = apps
+    for i in range(2):
+        await app.publish(status(i, workflow="a", execution="shared"))
+    for i in range(5):
+        await app.publish(status(i, workflow="b", execution="shared"))
+    client, positions = await subscriber(other, "workflow:a")
+    [snapshot] = await collect(client, 1)
+    assert positions["workflow:a"]["seq"] == snapshot["last_seq"] == 2
+    await app.publish(status(9, workflow="a", execution="shared"))
+    [live] = await collect(client, 1)
+    assert (live["topic"], live["seq"], live["node_id"]) == ("workflow:a", 3, "n9")
