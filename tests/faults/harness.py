@@ -208,6 +208,12 @@ class FaultRun:
     publishers: int = 3
     subscribers: int = 4
     fault_every: tuple[float, float] = (0.6, 1.5)
+    min_accepted: int = 0
+    """Go on past `seconds` until this many events were accepted and…"""
+    min_faults: int = 0
+    """…this many faults injected (a loaded machine does less per second; at most
+    `patience` times `seconds` in all)."""
+    patience: float = 10.0
     seed: int = 20261202
     accepted: list[Accepted] = field(default_factory=list)
 
@@ -242,8 +248,15 @@ class FaultRun:
         ]
         try:
             deadline = time.monotonic() + self.seconds
+            ceiling = time.monotonic() + self.seconds * self.patience
             next_save = time.monotonic() + (snapshot_every or 0)
-            while time.monotonic() < deadline:
+            while time.monotonic() < deadline or (
+                time.monotonic() < ceiling
+                and (
+                    len(self.accepted) < self.min_accepted
+                    or sum(report.faults.values()) < self.min_faults
+                )
+            ):
                 await asyncio.sleep(rng.uniform(*self.fault_every))  # the faults' own schedule
                 if snapshot_every and time.monotonic() > next_save:
                     await _redis_save(redis)
