@@ -8,7 +8,7 @@ import { after, test } from "node:test";
 import Ajv2020 from "ajv/dist/2020.js";
 import WebSocket from "ws";
 import { EngineClient, EngineError } from "@flowwire/client/engine";
-import { newClient, startServer, until } from "./helpers.mjs";
+import { newClient, Proxy, startServer, until } from "./helpers.mjs";
 
 const SCHEMAS = new URL("../../../schemas/", import.meta.url);
 const ajv = new Ajv2020({ strict: false, allErrors: true });
@@ -114,6 +114,56 @@ test("a Node engine behind a live server: execute, pause, resume, input and stop
   await until(store.subscribe, () => view().status === "stopped", "stopped");
 
   assert.deepEqual(commands, ["execute", "control pause", "control pause", "control resume", "input", "control stop"]);
+  assert.deepEqual(violations, []);
+  assert.deepEqual(errors, []);
+});
+
+test("the engine's connection drops: it reconnects, claims its run again, and no event is lost or doubled", async () => {
+  const server = await startServer({}, "tests.servers.apps:engine_app()");
+  const proxy = await new Proxy(server.port).listen();
+  after(() => proxy.close());
+  const violations = [];
+  const commands = [];
+  const run = { workflow_id: "stream", execution_id: "js-1" };
+  const engine = new EngineClient(proxy.url("/ws/engine"), {
+    key: "engine-key",
+    WebSocket,
+    reconnectMs: 20,
+    maxReconnectMs: 100,
+    handler: {
+      async control(command, { principal }) {
+        commands.push(command.action);
+        await engine.publish({ type: "execution.paused", ...run, by: principal?.id });
+        return { status: "paused" };
+      },
+    },
+    onFrame: (direction, data) => {
+      if (!validators[direction](JSON.parse(data))) violations.push({ direction, data, errors: validators[direction].errors });
+    },
+  });
+  await engine.start();
+  after(() => engine.close());
+  const { client, seen, events, errors } = newClient(`ws://127.0.0.1:${server.port}/ws?user=ada`);
+  after(() => client.close());
+  await client.subscribe("workflow:stream");
+
+  const token = (index) => engine.publish({ type: "node.token", ...run, node_id: "talk", delta: `w${index} `, index });
+  await engine.publish({ type: "execution.started", ...run, nodes: [{ id: "talk" }], edges: [] });
+  await engine.publish({ type: "node.status", ...run, node_id: "talk", status: "running" });
+  await Promise.all(Array.from({ length: 10 }, (_, i) => token(i)));
+  proxy.down(); // the connection drops, and the way back is shut for a while
+  const whileAway = Array.from({ length: 10 }, (_, i) => token(10 + i));
+  proxy.up();
+  await Promise.all(whileAway); // sent again once it is back
+  assert.ok(engine.connections >= 2, "it reconnected");
+
+  assert.deepEqual(await client.control(run.execution_id, "pause"), { status: "paused" }); // it holds the run again
+  assert.deepEqual(commands, ["pause"]);
+  await until(events.on, () => seen.some((e) => e.type === "execution.paused"), "execution.paused");
+  const tokens = seen.filter((e) => e.type === "node.token").map((e) => e.index);
+  assert.deepEqual(tokens, Array.from({ length: 20 }, (_, i) => i));
+  const seqs = seen.map((e) => e.seq);
+  assert.deepEqual(seqs, Array.from({ length: seqs.length }, (_, i) => seqs[0] + i));
   assert.deepEqual(violations, []);
   assert.deepEqual(errors, []);
 });
