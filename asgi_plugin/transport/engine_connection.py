@@ -120,13 +120,19 @@ class EngineConnection(Connection):
             path = "$.event" + (error.path or "$")[1:]
             detail = error.message.partition(": ")[2] or error.message
             raise ProtocolError(error.code, f"{path}: {detail}", path=path) from None
+        engines = self.engines
+        execution_id = event.execution_id
+        held = engines.holds(self, execution_id)
+        if not held and await engines.lost(execution_id):
+            # An engine back too late: its execution was failed meanwhile.
+            message = f"$.event.execution_id: execution {execution_id!r} failed as runner_lost"
+            raise ProtocolError(ErrorCode.CONFLICT, message, path="$.event.execution_id")
         key = frame.idempotency_key
         stored, duplicate = await self.runtime.publish_once(event, idempotency_key=key)
-        execution_id = stored.execution_id
         if isinstance(stored, (ws.ExecutionCompleted, ws.ExecutionFailed, ws.ExecutionStopped)):
-            self.engines.ended(self, execution_id)
-        elif not self.engines.holds(self, execution_id):
-            await self.engines.claim(self, execution_id, check=False)
+            engines.finished(self, execution_id)
+        elif not held:
+            await engines.claim(self, execution_id, check=False)
         return ws.EnginePublishResult(topic=stored.topic, seq=stored.seq, duplicate=duplicate)
 
     def _answered(self, frame: ws.EngineResult) -> None:

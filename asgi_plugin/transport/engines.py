@@ -19,7 +19,7 @@ from typing import Any, Protocol, TypeVar
 import msgspec
 
 import wsproto_schema as ws
-from asgi_plugin.brokers.base import Broker
+from asgi_plugin.brokers.base import RUNNER_LOST, Broker
 from asgi_plugin.engine.handlers import CommandContext, CommandHandler
 from wsproto_schema import ErrorCode, ProtocolError
 
@@ -86,7 +86,7 @@ class Engines:
         self._away.pop(execution_id, None)
         return True
 
-    def ended(self, link: EngineLink, execution_id: str) -> None:
+    def finished(self, link: EngineLink, execution_id: str) -> None:
         """The engine published the execution's terminal event."""
         if self._running.get(execution_id) is link:
             del self._running[execution_id]
@@ -111,6 +111,16 @@ class Engines:
                 self._serving[workflow] = links
             else:
                 del self._serving[workflow]
+
+    async def lost(self, execution_id: str) -> bool:
+        """Whether the execution was failed as `runner_lost` (its engine was away too long)."""
+        topic = await self.broker.execution_topic(execution_id)
+        if topic is None:
+            return False
+        for snapshot in await self.broker.snapshots(topic, live_only=False):
+            if snapshot.execution_id == execution_id:
+                return snapshot.error is not None and snapshot.error.code == RUNNER_LOST
+        return False
 
     async def live(self, execution_id: str) -> bool:
         """Whether the broker knows the execution and it has not ended."""

@@ -10,13 +10,14 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.engines.harness import EngineProcess, Proxy, User
-from tests.servers.harness import ServerProcess
+from tests.engines.harness import ENGINE_KEY, EngineProcess, Proxy, User
+from tests.servers.harness import ServerProcess, WsClient
 
 pytestmark = [pytest.mark.slow]
 
 Start = Callable[..., ServerProcess]
 APP = "tests.servers.apps:engine_app()"
+ENGINE = {"Authorization": f"Bearer {ENGINE_KEY}"}
 
 ASK = {
     "id": "ask",
@@ -56,6 +57,15 @@ async def test_an_engine_killed_mid_run_has_its_execution_failed_as_runner_lost(
     answer = await user.request(stop)
     assert (answer["type"], answer["code"]) == ("error", "conflict"), answer
     assert engine.violations() == []
+
+    late = await WsClient.connect(server.url("/ws/engine"), additional_headers=ENGINE)
+    claim = await late.request({"type": "engine.claim", "ref": "c", "executions": [execution]})
+    assert claim["data"] == {"claimed": [], "lost": [execution]}  # too late: it is gone
+    event = {"type": "node.status", "workflow_id": "ask", "execution_id": execution}
+    publish = {"type": "engine.publish", "ref": "p", "event": {**event, "node_id": "question"}}
+    refused = await late.request({**publish, "event": {**publish["event"], "status": "running"}})
+    assert (refused["type"], refused["code"]) == ("error", "conflict"), refused
+    assert "runner_lost" in refused["message"]
 
 
 async def retry_while_unavailable(user: User, frame: dict[str, object]) -> dict[str, object]:
