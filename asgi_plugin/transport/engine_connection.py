@@ -26,6 +26,7 @@ from .engines import Engines
 from .errors import RETRY_AFTER_MS
 from .handshake import Handshake
 from .runtime import Runtime
+from .types import Receive
 from .types import Send as SendMessage
 
 __all__ = ["EngineConnection"]
@@ -50,6 +51,10 @@ class EngineConnection(Connection):
         super().__init__(runtime, send, codec, handshake, None, connection_id, True, engine=True)
         self.engines = engines
         self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
+
+    async def serve(self, receive: Receive) -> None:
+        self.engines.join(self)  # until `_cleanup`: gone
+        await super().serve(receive)
 
     # -- users' commands to the engine ----------------------------------------------------
 

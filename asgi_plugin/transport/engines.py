@@ -56,9 +56,12 @@ class Engines:
         self._serving: dict[str, list[EngineLink]] = {}
         self._running: dict[str, EngineLink] = {}
         self._away: OrderedDict[str, None] = OrderedDict()
+        self.links: set[EngineLink] = set()
+        """The engines connected to this process."""
 
-    def __len__(self) -> int:
-        return len({id(link) for links in self._serving.values() for link in links})
+    def join(self, link: EngineLink) -> None:
+        """An engine connected."""
+        self.links.add(link)
 
     # -- what engines say ----------------------------------------------------------------
 
@@ -93,6 +96,7 @@ class Engines:
 
     async def gone(self, link: EngineLink) -> None:
         """The engine's connection ended: it serves nothing, and what it ran is released."""
+        self.links.discard(link)
         self._unserve(link)
         await self.broker.advertise(list(self._serving))
         released = [e for e, holder in self._running.items() if holder is link]
