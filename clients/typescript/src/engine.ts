@@ -36,7 +36,7 @@ export interface EngineSocket {
   send(data: string): void;
   close(code?: number, reason?: string): void;
   onopen: ((event: never) => void) | null;
-  onmessage: ((event: { data: unknown }) => void) | null;
+  onmessage: ((event: never) => void) | null;
   onclose: ((event: never) => void) | null;
   onerror: ((event: never) => void) | null;
 }
@@ -171,7 +171,7 @@ export class EngineClient {
         for (const pending of this.pending.values()) if (pending.frame.type === "engine.publish") this.send(pending.frame);
         served.then(() => resolve(), reject);
       };
-      socket.onmessage = (event) => this.received(String(event.data));
+      socket.onmessage = (event: { data: unknown }) => this.received(String(event.data));
       socket.onerror = () => undefined; // the close that follows says it
       socket.onclose = () => {
         if (this.socket === socket) this.socket = null;
