@@ -113,6 +113,7 @@ export class EngineClient {
   connections = 0;
   private socket: EngineSocket | null = null;
   private readonly pending = new Map<string, Pending>();
+  private readonly answering = new Set<Promise<void>>();
   private closed = false;
   private delay: number;
 
@@ -128,9 +129,10 @@ export class EngineClient {
     await this.connect();
   }
 
-  /** Disconnect for good; unanswered publishes fail. */
-  close(): void {
+  /** Disconnect for good, after answering the commands under way; unanswered publishes fail. */
+  async close(): Promise<void> {
     this.closed = true;
+    await Promise.allSettled(this.answering); // the users waiting for them get their answers
     this.socket?.close(1000, "engine closed");
     for (const pending of this.pending.values()) pending.reject(new Error("the engine client was closed"));
     this.pending.clear();
@@ -221,9 +223,12 @@ export class EngineClient {
       case "ping":
         this.send({ type: "pong", ts: frame.ts });
         return;
-      case "engine.command":
-        void this.answer(frame);
+      case "engine.command": {
+        const answering = this.answer(frame);
+        this.answering.add(answering);
+        void answering.finally(() => this.answering.delete(answering));
         return;
+      }
       case "goaway":
         this.socket?.close(1000, "goaway");
         return;
