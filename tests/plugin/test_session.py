@@ -452,3 +452,11 @@ def test_an_engines_frames_leave_as_engine_requests(frame: dict[str, object]) ->
     assert isinstance(request, EngineRequest)
     assert ws.frame_tag(type(request.frame)) == frame["type"]
     assert s.receive(cmd(type="ping", ts=5), T0) == [Send(ws.Pong(ts=5))]
+
+
+def test_the_engine_frames_are_the_engine_frame_union() -> None:
+    from typing import get_args
+
+    from asgi_plugin.core.session import ENGINE_FRAMES
+
+    assert set(ENGINE_FRAMES) == set(get_args(ws.EngineFrame))
