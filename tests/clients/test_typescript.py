@@ -40,6 +40,7 @@ LIVE = [
     "live-history",
     "live-auth",
     "live-engine",
+    pytest.param("live-engine-redis", marks=pytest.mark.redis),
 ]
 
 
@@ -129,7 +130,7 @@ def test_react_bindings(client_build: Path) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("file", LIVE)
 def test_live(client_build: Path, control: ControlServer, file: str) -> None:
-    if file == "live-restart":
+    if file in ("live-restart", "live-engine-redis"):
         tools.redis_server()  # fails in CI, skips on a laptop, when it is missing
     assert passed(node_test(file, control)) >= 1
 
