@@ -9,6 +9,7 @@ import json
 from collections.abc import Callable
 
 import pytest
+from websockets.exceptions import ConnectionClosed
 
 from tests.engines.harness import ENGINE_KEY, EngineProcess, Proxy, User
 from tests.servers.harness import ServerProcess, WsClient
@@ -110,3 +111,28 @@ async def test_an_engine_that_reconnects_within_the_lease_keeps_its_execution(
     assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
     assert not [e for e in user.events if e["type"] == "execution.failed"]
     assert engine.violations() == []
+
+
+async def test_an_engine_that_stops_answering_the_heartbeat_loses_its_execution(
+    start_server: Start,
+) -> None:
+    options = json.dumps({"heartbeat_ms": 300, "heartbeat_timeout_ms": 300})
+    broker = json.dumps({"lease_ms": 300})
+    server = start_server(
+        "uvicorn-sansio", APP, FLOWWIRE_OPTIONS=options, FLOWWIRE_MEMORY_BROKER=broker
+    )
+    user = await User.connect(server.url())
+    await user.request({"type": "subscribe", "ref": "s", "topics": ["workflow:mute"]})
+    mute = await WsClient.connect(server.url("/ws/engine"), additional_headers=ENGINE)
+    run = {"workflow_id": "mute", "execution_id": "m1"}
+    started = {**run, "type": "execution.started", "nodes": [{"id": "a"}], "edges": []}
+    stored = await mute.request({"type": "engine.publish", "ref": "p", "event": started})
+    assert stored["data"]["seq"] == 1
+    # The engine is connected but says nothing more, not even `pong`: after heartbeat and
+    # timeout the server closes it (4002), releases its execution, and the lease lapses.
+    failed = await user.until("execution.failed")
+    assert (failed["execution_id"], failed["error"]["code"]) == ("m1", "runner_lost")
+    with pytest.raises(ConnectionClosed) as closed:
+        while True:
+            await mute.ws.recv()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4002
