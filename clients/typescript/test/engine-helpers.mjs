@@ -81,3 +81,22 @@ export const REVIEW = {
   ],
   edges: [{ source: "first", target: "second" }],
 };
+
+/** `ws`, checking every frame a user's client sends and receives (pass it as `WebSocket`
+ * to `newClient`); what breaks the schemas lands in `violations`. */
+export function validatingWebSocket(WebSocket, violations) {
+  const check = validating(violations);
+  return class extends WebSocket {
+    constructor(...args) {
+      super(...args);
+      this.on("message", (data, binary) => {
+        if (!binary) check("received", String(data));
+      });
+    }
+
+    send(data, ...rest) {
+      if (typeof data === "string") check("sent", data);
+      return super.send(data, ...rest);
+    }
+  };
+}

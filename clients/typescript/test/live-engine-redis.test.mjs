@@ -1,11 +1,12 @@
 // A Node engine behind two server processes on one redis-server: it is connected to
 // process B; a user on process A executes its workflow, watches, pauses, resumes, answers
-// an input and stops, and gets the engine's answers through B. Every frame is validated.
+// an input and stops, and gets the engine's answers through B. Every frame of the engine
+// and of the user's client is validated against the generated schemas.
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
 import WebSocket from "ws";
 import { EngineClient } from "@flowwire/client/engine";
-import { REVIEW, reviewEngine, validating } from "./engine-helpers.mjs";
+import { REVIEW, reviewEngine, validating, validatingWebSocket } from "./engine-helpers.mjs";
 import { newClient, startRedis, startServer, until } from "./helpers.mjs";
 
 const APP = "tests.servers.apps:engine_app()";
@@ -26,7 +27,7 @@ test("a user on process A drives a run of a Node engine connected to process B",
   await engine.start();
   after(() => engine.close());
 
-  const { client, store, errors } = newClient(`ws://127.0.0.1:${a.port}/ws?user=ada`);
+  const { client, store, errors } = newClient(`ws://127.0.0.1:${a.port}/ws?user=ada`, { WebSocket: validatingWebSocket(WebSocket, violations) });
   after(() => client.close());
   const run = await client.execute(REVIEW); // forwarded from A to B's engine
   const view = () => store.get(run.execution_id);

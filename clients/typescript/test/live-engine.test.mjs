@@ -1,12 +1,12 @@
 // A Node engine (EngineClient, @flowwire/client/engine) runs executions behind a live
 // flowwire server: a user's client executes, watches, pauses, resumes, answers an input
 // and stops; the engine gets each command and the user its answer. Every frame the engine
-// sends and receives is validated against the generated schemas (ajv).
+// and the user's client send and receive is validated against the generated schemas (ajv).
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
 import WebSocket from "ws";
 import { EngineClient } from "@flowwire/client/engine";
-import { REVIEW, reviewEngine, validating } from "./engine-helpers.mjs";
+import { REVIEW, reviewEngine, validating, validatingWebSocket } from "./engine-helpers.mjs";
 import { newClient, Proxy, startServer, until } from "./helpers.mjs";
 
 test("a Node engine behind a live server: execute, pause, resume, input and stop reach it", async () => {
@@ -23,7 +23,7 @@ test("a Node engine behind a live server: execute, pause, resume, input and stop
   await engine.start();
   after(() => engine.close());
 
-  const { client, store, errors } = newClient(`ws://127.0.0.1:${server.port}/ws?user=ada`);
+  const { client, store, errors } = newClient(`ws://127.0.0.1:${server.port}/ws?user=ada`, { WebSocket: validatingWebSocket(WebSocket, violations) });
   after(() => client.close());
   const run = await client.execute(REVIEW);
   assert.equal(run.execution_id, "node-1");
@@ -67,7 +67,7 @@ test("the engine's connection drops: it reconnects, claims its run again, and no
   });
   await engine.start();
   after(() => engine.close());
-  const { client, seen, events, errors } = newClient(`ws://127.0.0.1:${server.port}/ws?user=ada`);
+  const { client, seen, events, errors } = newClient(`ws://127.0.0.1:${server.port}/ws?user=ada`, { WebSocket: validatingWebSocket(WebSocket, violations) });
   after(() => client.close());
   await client.subscribe("workflow:stream");
 
