@@ -281,18 +281,31 @@ class EngineClient:
         self._ws = connection
         # Who it is first (what it serves and runs), then what it still owes the server.
         serve = ws.EngineServe(ref=uuid.uuid4().hex, workflows=self.workflows)
-        self._served = asyncio.ensure_future(self._request(serve))
+        if self.connections == 1:
+            self._served = asyncio.ensure_future(self._request(serve))  # `start` awaits it
+        else:
+            self._spawn(self._serve_again(serve))
         if self.live:
             self._spawn(self._reclaim(list(self.live)))
         for frame, _ in list(self._pending.values()):
             await self._send(connection, frame)
         return connection
 
+    async def _serve_again(self, serve: ws.EngineServe) -> None:
+        try:
+            await self._request(serve)
+        except ProtocolError as error:
+            logger.error("flowwire engine: the server refused to serve: %s", error.message)
+        except ConnectionError:
+            logger.debug("flowwire engine: closed before the server answered `engine.serve`")
+
     async def _reclaim(self, execution_ids: list[str]) -> None:
         try:
             await self.claim(*execution_ids)
         except ProtocolError as error:
             logger.warning("flowwire engine: the server refused the claim: %s", error.message)
+        except ConnectionError:
+            logger.debug("flowwire engine: closed before the server answered `engine.claim`")
 
     async def _keep_connected(self, connection: ClientConnection) -> None:
         delay = self.reconnect_ms

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, get_args
+from typing import Any
 
 import msgspec
 
@@ -36,6 +36,10 @@ from .catchup import CatchUp, Holding
 from .topics import default_topic, validate_topic
 
 __all__ = ["Session", "SessionLimits"]
+
+
+ENGINE_FRAMES = (ws.EngineServe, ws.EngineClaim, ws.EnginePublish, ws.EngineResult)
+"""The members of `ws.EngineFrame`: only an engine's connection sends them."""
 
 
 @dataclass(frozen=True)
@@ -98,9 +102,9 @@ class Session:
     next_ping: float = field(init=False)
     auth_deadline: float = field(init=False)
     credentials_expire: float = math.inf
+    """When the principal's token expires: then close 4001, unless a new `auth` came."""
     engine: bool = False
     """An engine's connection: it sends engine frames only, and a user's cannot send them."""
-    """When the principal's token expires: then close 4001, unless a new `auth` came."""
     _bucket: _Bucket = field(init=False)
     _frames: _Bucket = field(init=False)
 
@@ -215,10 +219,9 @@ class Session:
         return actions
 
     def _command(self, command: ws.ClientFrame) -> list[Action]:
-        is_engine_frame = isinstance(command, get_args(ws.EngineFrame))
-        if is_engine_frame != self.engine:
+        if isinstance(command, ENGINE_FRAMES) != self.engine:
             return self._error(_wrong_role(command, engine=self.engine), command.ref)
-        if isinstance(command, get_args(ws.EngineFrame)):
+        if isinstance(command, ENGINE_FRAMES):
             return [EngineRequest(command)]
         if isinstance(command, ws.Auth):
             return [AuthenticateRequest(command.ref, command.token)]

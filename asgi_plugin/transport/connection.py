@@ -510,11 +510,7 @@ class Connection:
             return
         await self._catch_up(self.session.succeed(request, result))
 
-    def _failure(
-        self,
-        exc: Exception,
-        request: Request,
-    ) -> ws.ProtocolError:
+    def _failure(self, exc: Exception, request: Request) -> ws.ProtocolError:
         """The error the client gets; an unexpected exception is logged here, once."""
         if not isinstance(exc, (ws.ProtocolError, BrokerUnavailable)):
             logger.error(

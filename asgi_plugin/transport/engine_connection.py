@@ -26,6 +26,7 @@ from .engines import Engines
 from .errors import RETRY_AFTER_MS
 from .handshake import Handshake
 from .runtime import Runtime
+from .types import Receive
 from .types import Send as SendMessage
 
 __all__ = ["EngineConnection"]
@@ -50,6 +51,10 @@ class EngineConnection(Connection):
         super().__init__(runtime, send, codec, handshake, None, connection_id, True, engine=True)
         self.engines = engines
         self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
+
+    async def serve(self, receive: Receive) -> None:
+        self.engines.join(self)  # until `_cleanup`: gone
+        await super().serve(receive)
 
     # -- users' commands to the engine ----------------------------------------------------
 
@@ -120,13 +125,19 @@ class EngineConnection(Connection):
             path = "$.event" + (error.path or "$")[1:]
             detail = error.message.partition(": ")[2] or error.message
             raise ProtocolError(error.code, f"{path}: {detail}", path=path) from None
+        engines = self.engines
+        execution_id = event.execution_id
+        held = engines.holds(self, execution_id)
+        if not held and await engines.lost(execution_id):
+            # An engine back too late: its execution was failed meanwhile.
+            message = f"$.event.execution_id: execution {execution_id!r} failed as runner_lost"
+            raise ProtocolError(ErrorCode.CONFLICT, message, path="$.event.execution_id")
         key = frame.idempotency_key
         stored, duplicate = await self.runtime.publish_once(event, idempotency_key=key)
-        execution_id = stored.execution_id
         if isinstance(stored, (ws.ExecutionCompleted, ws.ExecutionFailed, ws.ExecutionStopped)):
-            self.engines.ended(self, execution_id)
-        elif not self.engines.holds(self, execution_id):
-            await self.engines.claim(self, execution_id, check=False)
+            engines.finished(self, execution_id)
+        elif not held:
+            await engines.claim(self, execution_id, check=False)
         return ws.EnginePublishResult(topic=stored.topic, seq=stored.seq, duplicate=duplicate)
 
     def _answered(self, frame: ws.EngineResult) -> None:

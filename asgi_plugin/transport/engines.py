@@ -19,7 +19,7 @@ from typing import Any, Protocol, TypeVar
 import msgspec
 
 import wsproto_schema as ws
-from asgi_plugin.brokers.base import Broker
+from asgi_plugin.brokers.base import RUNNER_LOST, Broker
 from asgi_plugin.engine.handlers import CommandContext, CommandHandler
 from wsproto_schema import ErrorCode, ProtocolError
 
@@ -56,9 +56,12 @@ class Engines:
         self._serving: dict[str, list[EngineLink]] = {}
         self._running: dict[str, EngineLink] = {}
         self._away: OrderedDict[str, None] = OrderedDict()
+        self.links: set[EngineLink] = set()
+        """The engines connected to this process."""
 
-    def __len__(self) -> int:
-        return len({id(link) for links in self._serving.values() for link in links})
+    def join(self, link: EngineLink) -> None:
+        """An engine connected."""
+        self.links.add(link)
 
     # -- what engines say ----------------------------------------------------------------
 
@@ -86,13 +89,14 @@ class Engines:
         self._away.pop(execution_id, None)
         return True
 
-    def ended(self, link: EngineLink, execution_id: str) -> None:
+    def finished(self, link: EngineLink, execution_id: str) -> None:
         """The engine published the execution's terminal event."""
         if self._running.get(execution_id) is link:
             del self._running[execution_id]
 
     async def gone(self, link: EngineLink) -> None:
         """The engine's connection ended: it serves nothing, and what it ran is released."""
+        self.links.discard(link)
         self._unserve(link)
         await self.broker.advertise(list(self._serving))
         released = [e for e, holder in self._running.items() if holder is link]
@@ -111,6 +115,16 @@ class Engines:
                 self._serving[workflow] = links
             else:
                 del self._serving[workflow]
+
+    async def lost(self, execution_id: str) -> bool:
+        """Whether the execution was failed as `runner_lost` (its engine was away too long)."""
+        topic = await self.broker.execution_topic(execution_id)
+        if topic is None:
+            return False
+        for snapshot in await self.broker.snapshots(topic, live_only=False):
+            if snapshot.execution_id == execution_id:
+                return snapshot.error is not None and snapshot.error.code == RUNNER_LOST
+        return False
 
     async def live(self, execution_id: str) -> bool:
         """Whether the broker knows the execution and it has not ended."""

@@ -267,6 +267,7 @@ class Runtime:
         depth_now = max((len(c.writer) for c in self.connections), default=0)
         return {
             "connections": len(self.connections),
+            "engines": len(self.engines.links) if self.engines is not None else 0,
             "topics": self.hub.topic_count(),
             "subscriptions": self.hub.subscription_count(),
             "published": stats.published,

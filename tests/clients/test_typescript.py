@@ -40,6 +40,7 @@ LIVE = [
     "live-history",
     "live-auth",
     "live-engine",
+    pytest.param("live-engine-redis", marks=pytest.mark.redis),
 ]
 
 
@@ -129,7 +130,7 @@ def test_react_bindings(client_build: Path) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("file", LIVE)
 def test_live(client_build: Path, control: ControlServer, file: str) -> None:
-    if file == "live-restart":
+    if file in ("live-restart", "live-engine-redis"):
         tools.redis_server()  # fails in CI, skips on a laptop, when it is missing
     assert passed(node_test(file, control)) >= 1
 
@@ -343,14 +344,12 @@ FENCE = re.compile(r"```ts\n(.*?)```", re.S)
 
 
 def test_docs_typescript_examples_compile(client_build: Path, tmp_path: Path) -> None:
-    """Every `ts` block of docs/client-typescript.md and the README's browser snippet, as
-    modules of an app that installed the package (strict options, DOM and Node types)."""
-    blocks = [
-        body
-        for path in (ROOT / "docs" / "client-typescript.md", ROOT / "README.md")
-        for body in FENCE.findall(path.read_text())
-    ]
-    assert len(blocks) == 5  # browser, Node, commands, React; the README
+    """Every `ts` block of docs/client-typescript.md, the README's browser snippet and
+    docs/engine.md's Node engine, as modules of an app that installed the package (strict
+    options, DOM and Node types)."""
+    docs = [ROOT / "docs" / "client-typescript.md", ROOT / "README.md", ROOT / "docs" / "engine.md"]
+    blocks = [body for path in docs for body in FENCE.findall(path.read_text())]
+    assert len(blocks) == 6  # browser, Node, commands, React; the README; a Node engine
     files = []
     for index, body in enumerate(blocks):
         name = f"example{index}.ts"
@@ -372,6 +371,7 @@ def test_docs_typescript_examples_compile(client_build: Path, tmp_path: Path) ->
             "paths": {
                 "@flowwire/client": [str(client_build / "index.d.ts")],
                 "@flowwire/client/react": [str(client_build / "react.d.ts")],
+                "@flowwire/client/engine": [str(client_build / "engine.d.ts")],
                 "react": [str(types / "react")],
                 "ws": [str(types / "ws")],
             },

@@ -9,14 +9,16 @@ import json
 from collections.abc import Callable
 
 import pytest
+from websockets.exceptions import ConnectionClosed
 
-from tests.engines.harness import EngineProcess, Proxy, User
-from tests.servers.harness import ServerProcess
+from tests.engines.harness import ENGINE_KEY, EngineProcess, Proxy, User
+from tests.servers.harness import ServerProcess, WsClient
 
 pytestmark = [pytest.mark.slow]
 
 Start = Callable[..., ServerProcess]
 APP = "tests.servers.apps:engine_app()"
+ENGINE = {"Authorization": f"Bearer {ENGINE_KEY}"}
 
 ASK = {
     "id": "ask",
@@ -56,6 +58,15 @@ async def test_an_engine_killed_mid_run_has_its_execution_failed_as_runner_lost(
     answer = await user.request(stop)
     assert (answer["type"], answer["code"]) == ("error", "conflict"), answer
     assert engine.violations() == []
+
+    late = await WsClient.connect(server.url("/ws/engine"), additional_headers=ENGINE)
+    claim = await late.request({"type": "engine.claim", "ref": "c", "executions": [execution]})
+    assert claim["data"] == {"claimed": [], "lost": [execution]}  # too late: it is gone
+    event = {"type": "node.status", "workflow_id": "ask", "execution_id": execution}
+    publish = {"type": "engine.publish", "ref": "p", "event": {**event, "node_id": "question"}}
+    refused = await late.request({**publish, "event": {**publish["event"], "status": "running"}})
+    assert (refused["type"], refused["code"]) == ("error", "conflict"), refused
+    assert "runner_lost" in refused["message"]
 
 
 async def retry_while_unavailable(user: User, frame: dict[str, object]) -> dict[str, object]:
@@ -100,3 +111,28 @@ async def test_an_engine_that_reconnects_within_the_lease_keeps_its_execution(
     assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
     assert not [e for e in user.events if e["type"] == "execution.failed"]
     assert engine.violations() == []
+
+
+async def test_an_engine_that_stops_answering_the_heartbeat_loses_its_execution(
+    start_server: Start,
+) -> None:
+    options = json.dumps({"heartbeat_ms": 300, "heartbeat_timeout_ms": 300})
+    broker = json.dumps({"lease_ms": 300})
+    server = start_server(
+        "uvicorn-sansio", APP, FLOWWIRE_OPTIONS=options, FLOWWIRE_MEMORY_BROKER=broker
+    )
+    user = await User.connect(server.url())
+    await user.request({"type": "subscribe", "ref": "s", "topics": ["workflow:mute"]})
+    mute = await WsClient.connect(server.url("/ws/engine"), additional_headers=ENGINE)
+    run = {"workflow_id": "mute", "execution_id": "m1"}
+    started = {**run, "type": "execution.started", "nodes": [{"id": "a"}], "edges": []}
+    stored = await mute.request({"type": "engine.publish", "ref": "p", "event": started})
+    assert stored["data"]["seq"] == 1
+    # The engine is connected but says nothing more, not even `pong`: after heartbeat and
+    # timeout the server closes it (4002), releases its execution, and the lease lapses.
+    failed = await user.until("execution.failed")
+    assert (failed["execution_id"], failed["error"]["code"]) == ("m1", "runner_lost")
+    with pytest.raises(ConnectionClosed) as closed:
+        while True:
+            await mute.ws.recv()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4002

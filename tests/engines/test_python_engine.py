@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
+import httpx
 import pytest
 
 from tests.engines.harness import ENGINE_KEY, EngineProcess, User
@@ -35,6 +36,8 @@ async def test_a_user_drives_an_execution_run_by_an_engine_in_another_process(
     engine = engines(server.url("/ws/engine"), "review")
     await engine.expect("ready")
     user = await User.connect(server.url())
+    stats = httpx.get(server.http_url("/ws/stats"), timeout=10).json()
+    assert (stats["engines"], stats["connections"]) == (1, 2)
 
     started = await user.request({"type": "execute", "ref": "x", "workflow": REVIEW})
     assert started["type"] == "reply", started

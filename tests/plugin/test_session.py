@@ -10,6 +10,7 @@ from asgi_plugin.core.actions import (
     AuthenticateRequest,
     Close,
     CommandRequest,
+    EngineRequest,
     Leave,
     Send,
     SendEncoded,
@@ -407,3 +408,55 @@ def test_credentials_that_expire_close_4001_unless_renewed() -> None:
     assert s.on_timer(T0 + 61) == [
         Close(CloseCode.UNAUTHORIZED, "the token expired: authenticate again")
     ]
+
+
+# -- roles: a user's connection and an engine's -------------------------------------------
+
+ENGINE_FRAMES = [
+    {"type": "engine.serve", "ref": "r", "workflows": ["w"]},
+    {"type": "engine.claim", "ref": "r", "executions": ["e"]},
+    {"type": "engine.publish", "ref": "r", "event": {"type": "node.status"}},
+    {"type": "engine.result", "ref": "r", "id": "c1", "data": {}},
+]
+USER_COMMANDS = [
+    {"type": "auth", "ref": "r", "token": "t"},
+    {"type": "subscribe", "ref": "r", "topics": ["a"]},
+    {"type": "unsubscribe", "ref": "r", "topics": ["a"]},
+    {"type": "execute", "ref": "r", "workflow": {"id": "w", "nodes": []}},
+    {"type": "control", "ref": "r", "execution_id": "e", "action": "stop"},
+    {"type": "input", "ref": "r", "execution_id": "e", "node_id": "n", "value": 1},
+    {"type": "list", "ref": "r"},
+]
+
+
+@pytest.mark.parametrize("frame", ENGINE_FRAMES, ids=lambda f: f["type"])
+def test_a_users_connection_is_refused_engine_frames(frame: dict[str, object]) -> None:
+    s = session()
+    error = only_error(s.receive(cmd(**frame), T0))
+    assert (error.code, error.ref) == (ErrorCode.FORBIDDEN, "r")
+    assert "engine" in error.message
+
+
+@pytest.mark.parametrize("frame", USER_COMMANDS, ids=lambda f: f["type"])
+def test_an_engines_connection_is_refused_user_commands(frame: dict[str, object]) -> None:
+    s = Session(codec=JSON, connection_id="e1", now=T0, engine=True)
+    error = only_error(s.receive(cmd(**frame), T0))
+    assert (error.code, error.ref) == (ErrorCode.FORBIDDEN, "r")
+    assert "an engine connection cannot" in error.message
+
+
+@pytest.mark.parametrize("frame", ENGINE_FRAMES, ids=lambda f: f["type"])
+def test_an_engines_frames_leave_as_engine_requests(frame: dict[str, object]) -> None:
+    s = Session(codec=JSON, connection_id="e1", now=T0, engine=True)
+    [request] = s.receive(cmd(**frame), T0)
+    assert isinstance(request, EngineRequest)
+    assert ws.frame_tag(type(request.frame)) == frame["type"]
+    assert s.receive(cmd(type="ping", ts=5), T0) == [Send(ws.Pong(ts=5))]
+
+
+def test_the_engine_frames_are_the_engine_frame_union() -> None:
+    from typing import get_args
+
+    from asgi_plugin.core.session import ENGINE_FRAMES
+
+    assert set(ENGINE_FRAMES) == set(get_args(ws.EngineFrame))

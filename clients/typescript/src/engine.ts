@@ -36,7 +36,7 @@ export interface EngineSocket {
   send(data: string): void;
   close(code?: number, reason?: string): void;
   onopen: ((event: never) => void) | null;
-  onmessage: ((event: { data: unknown }) => void) | null;
+  onmessage: ((event: never) => void) | null;
   onclose: ((event: never) => void) | null;
   onerror: ((event: never) => void) | null;
 }
@@ -113,6 +113,7 @@ export class EngineClient {
   connections = 0;
   private socket: EngineSocket | null = null;
   private readonly pending = new Map<string, Pending>();
+  private readonly answering = new Set<Promise<void>>();
   private closed = false;
   private delay: number;
 
@@ -128,9 +129,10 @@ export class EngineClient {
     await this.connect();
   }
 
-  /** Disconnect for good; unanswered publishes fail. */
-  close(): void {
+  /** Disconnect for good, after answering the commands under way; unanswered publishes fail. */
+  async close(): Promise<void> {
     this.closed = true;
+    await Promise.allSettled(this.answering); // the users waiting for them get their answers
     this.socket?.close(1000, "engine closed");
     for (const pending of this.pending.values()) pending.reject(new Error("the engine client was closed"));
     this.pending.clear();
@@ -171,7 +173,7 @@ export class EngineClient {
         for (const pending of this.pending.values()) if (pending.frame.type === "engine.publish") this.send(pending.frame);
         served.then(() => resolve(), reject);
       };
-      socket.onmessage = (event) => this.received(String(event.data));
+      socket.onmessage = (event: { data: unknown }) => this.received(String(event.data));
       socket.onerror = () => undefined; // the close that follows says it
       socket.onclose = () => {
         if (this.socket === socket) this.socket = null;
@@ -221,9 +223,12 @@ export class EngineClient {
       case "ping":
         this.send({ type: "pong", ts: frame.ts });
         return;
-      case "engine.command":
-        void this.answer(frame);
+      case "engine.command": {
+        const answering = this.answer(frame);
+        this.answering.add(answering);
+        void answering.finally(() => this.answering.delete(answering));
         return;
+      }
       case "goaway":
         this.socket?.close(1000, "goaway");
         return;

@@ -1,77 +1,13 @@
 // A Node engine (EngineClient, @flowwire/client/engine) runs executions behind a live
 // flowwire server: a user's client executes, watches, pauses, resumes, answers an input
 // and stops; the engine gets each command and the user its answer. Every frame the engine
-// sends and receives is validated against the generated schemas (ajv).
+// and the user's client send and receive is validated against the generated schemas (ajv).
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { after, test } from "node:test";
-import Ajv2020 from "ajv/dist/2020.js";
 import WebSocket from "ws";
-import { EngineClient, EngineError } from "@flowwire/client/engine";
-import { newClient, startServer, until } from "./helpers.mjs";
-
-const SCHEMAS = new URL("../../../schemas/", import.meta.url);
-const ajv = new Ajv2020({ strict: false, allErrors: true });
-const validators = {
-  sent: ajv.compile(JSON.parse(readFileSync(new URL("client-frame.schema.json", SCHEMAS), "utf8"))),
-  received: ajv.compile(JSON.parse(readFileSync(new URL("server-frame.schema.json", SCHEMAS), "utf8"))),
-};
-
-/** A small engine: one execution per `execute`, a node waiting for input per step. */
-function reviewEngine(publish, commands) {
-  const runs = new Map();
-  const emit = (run, event) => publish({ workflow_id: run.workflow, execution_id: run.id, ...event });
-  const conflict = (run, action) => new EngineError("conflict", `cannot ${action} execution ${run.id}: it is ${run.status}`);
-  const find = (id) => {
-    const run = runs.get(id);
-    if (!run) throw new EngineError("not_found", `no execution ${id}`, "$.execution_id");
-    return run;
-  };
-  return {
-    async execute(command) {
-      commands.push("execute");
-      const run = { id: `node-${runs.size + 1}`, workflow: command.workflow.id, status: "running", step: 0 };
-      runs.set(run.id, run);
-      const nodes = command.workflow.nodes.map((n) => ({ id: n.id, kind: n.kind }));
-      await emit(run, { type: "execution.started", nodes, edges: [] });
-      await emit(run, { type: "node.status", node_id: nodes[0].id, status: "running" });
-      await emit(run, { type: "input.requested", node_id: nodes[0].id, prompt: "Go on?" });
-      run.nodes = nodes;
-      return { execution_id: run.id, topic: `workflow:${run.workflow}` };
-    },
-    async control(command, { principal }) {
-      commands.push(`control ${command.action}`);
-      const run = find(command.execution_id);
-      const by = principal?.id;
-      if (command.action === "pause") {
-        if (run.status !== "running") throw conflict(run, "pause");
-        run.status = "paused";
-        await emit(run, { type: "execution.paused", by });
-      } else if (command.action === "resume") {
-        if (run.status !== "paused") throw conflict(run, "resume");
-        run.status = "running";
-        await emit(run, { type: "execution.resumed", by });
-      } else {
-        run.status = "stopped";
-        await emit(run, { type: "execution.stopped", by });
-      }
-      return { status: run.status };
-    },
-    async input(command, { principal }) {
-      commands.push("input");
-      const run = find(command.execution_id);
-      const node = run.nodes[run.step];
-      if (command.node_id !== node.id) throw new EngineError("conflict", `node ${command.node_id} is not waiting`, "$.node_id");
-      await emit(run, { type: "input.received", node_id: node.id, by: principal?.id });
-      await emit(run, { type: "node.status", node_id: node.id, status: "succeeded", output: command.value });
-      run.step += 1;
-      const next = run.nodes[run.step];
-      await emit(run, { type: "node.status", node_id: next.id, status: "running" });
-      await emit(run, { type: "input.requested", node_id: next.id, prompt: "Really?" });
-      return { accepted: true };
-    },
-  };
-}
+import { EngineClient } from "@flowwire/client/engine";
+import { REVIEW, reviewEngine, validating, validatingWebSocket } from "./engine-helpers.mjs";
+import { newClient, Proxy, startServer, until } from "./helpers.mjs";
 
 test("a Node engine behind a live server: execute, pause, resume, input and stop reach it", async () => {
   const server = await startServer({}, "tests.servers.apps:engine_app()");
@@ -82,24 +18,14 @@ test("a Node engine behind a live server: execute, pause, resume, input and stop
     WebSocket,
     workflows: ["review"],
     handler: reviewEngine((event) => engine.publish(event), commands),
-    onFrame: (direction, data) => {
-      if (!validators[direction](JSON.parse(data))) violations.push({ direction, data, errors: validators[direction].errors });
-    },
+    onFrame: validating(violations),
   });
   await engine.start();
   after(() => engine.close());
 
-  const { client, store, errors } = newClient(`ws://127.0.0.1:${server.port}/ws?user=ada`);
+  const { client, store, errors } = newClient(`ws://127.0.0.1:${server.port}/ws?user=ada`, { WebSocket: validatingWebSocket(WebSocket, violations) });
   after(() => client.close());
-  const workflow = {
-    id: "review",
-    nodes: [
-      { id: "first", kind: "input" },
-      { id: "second", kind: "input" },
-    ],
-    edges: [{ source: "first", target: "second" }],
-  };
-  const run = await client.execute(workflow);
+  const run = await client.execute(REVIEW);
   assert.equal(run.execution_id, "node-1");
   const view = () => store.get(run.execution_id);
   await until(store.subscribe, () => view()?.inputs.length === 1, "the first input request");
@@ -114,6 +40,54 @@ test("a Node engine behind a live server: execute, pause, resume, input and stop
   await until(store.subscribe, () => view().status === "stopped", "stopped");
 
   assert.deepEqual(commands, ["execute", "control pause", "control pause", "control resume", "input", "control stop"]);
+  assert.deepEqual(violations, []);
+  assert.deepEqual(errors, []);
+});
+
+test("the engine's connection drops: it reconnects, claims its run again, and no event is lost or doubled", async () => {
+  const server = await startServer({}, "tests.servers.apps:engine_app()");
+  const proxy = await new Proxy(server.port).listen();
+  after(() => proxy.close());
+  const violations = [];
+  const commands = [];
+  const run = { workflow_id: "stream", execution_id: "js-1" };
+  const engine = new EngineClient(proxy.url("/ws/engine"), {
+    key: "engine-key",
+    WebSocket,
+    reconnectMs: 20,
+    maxReconnectMs: 100,
+    handler: {
+      async control(command, { principal }) {
+        commands.push(command.action);
+        await engine.publish({ type: "execution.paused", ...run, by: principal?.id });
+        return { status: "paused" };
+      },
+    },
+    onFrame: validating(violations),
+  });
+  await engine.start();
+  after(() => engine.close());
+  const { client, seen, events, errors } = newClient(`ws://127.0.0.1:${server.port}/ws?user=ada`, { WebSocket: validatingWebSocket(WebSocket, violations) });
+  after(() => client.close());
+  await client.subscribe("workflow:stream");
+
+  const token = (index) => engine.publish({ type: "node.token", ...run, node_id: "talk", delta: `w${index} `, index });
+  await engine.publish({ type: "execution.started", ...run, nodes: [{ id: "talk" }], edges: [] });
+  await engine.publish({ type: "node.status", ...run, node_id: "talk", status: "running" });
+  await Promise.all(Array.from({ length: 10 }, (_, i) => token(i)));
+  proxy.down(); // the connection drops, and the way back is shut for a while
+  const whileAway = Array.from({ length: 10 }, (_, i) => token(10 + i));
+  proxy.up();
+  await Promise.all(whileAway); // sent again once it is back
+  assert.ok(engine.connections >= 2, "it reconnected");
+
+  assert.deepEqual(await client.control(run.execution_id, "pause"), { status: "paused" }); // it holds the run again
+  assert.deepEqual(commands, ["pause"]);
+  await until(events.on, () => seen.some((e) => e.type === "execution.paused"), "execution.paused");
+  const tokens = seen.filter((e) => e.type === "node.token").map((e) => e.index);
+  assert.deepEqual(tokens, Array.from({ length: 20 }, (_, i) => i));
+  const seqs = seen.map((e) => e.seq);
+  assert.deepEqual(seqs, Array.from({ length: seqs.length }, (_, i) => seqs[0] + i));
   assert.deepEqual(violations, []);
   assert.deepEqual(errors, []);
 });
