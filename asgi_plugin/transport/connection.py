@@ -49,6 +49,11 @@ __all__ = ["Connection"]
 
 logger = logging.getLogger("flowwire")
 
+NO_STATUS = 1005
+"""The close code of a client that closed without giving one (RFC 6455, never sent)."""
+ABNORMAL = 1006
+"""The close code of a connection that ended without a close frame."""
+
 CATCH_UP_TURN = 64 * 1024
 """Bytes of a catch-up pushed before the event loop gets a turn (see `_catch_up`)."""
 
@@ -59,6 +64,7 @@ class Connection:
     __slots__ = (
         "_abandoned",
         "_closing",
+        "_peer_close",
         "_reader",
         "_send",
         "_timer",
@@ -105,10 +111,12 @@ class Connection:
             limits=runtime.limits,
             authenticated=authenticated,
             server=options.server_name,
+            on_command=self._received,
         )
         self._send = send
         self._closing = False
         self._abandoned = False
+        self._peer_close: int | None = None
         self._reader: asyncio.Task[Any] | None = None
         self._timer: asyncio.TimerHandle | None = None
 
@@ -146,6 +154,7 @@ class Connection:
                         data = message.get("bytes") or b""
                     await self._run(self.session.receive(data, time.time()))
                 elif kind == "websocket.disconnect":
+                    self._peer_close = message.get("code", NO_STATUS)
                     break
         except asyncio.CancelledError:
             if not self._abandoned:
@@ -192,6 +201,7 @@ class Connection:
 
     async def _cleanup(self) -> None:
         self._closing = True
+        self.runtime.stats.disconnects[self.close_code] += 1
         # The reader is leaving already: a writer given up from now on (its stall timer)
         # must not cancel it in the middle of stopping that same writer.
         self._reader = None
@@ -199,6 +209,14 @@ class Connection:
         if self._timer is not None:
             self._timer.cancel()
         await self.writer.stop()
+
+    @property
+    def close_code(self) -> int:
+        """How the connection ended: the server's close code if it closed first, else the
+        client's (1005 when it sent none), else 1006 (it just went away)."""
+        if self.session.closed is not None:
+            return int(self.session.closed)
+        return ABNORMAL if self._peer_close is None else self._peer_close
 
     def close(self, code: CloseCode, reason: str, *, drop_pending: bool = False) -> None:
         """Close after what is queued (or now, dropping it); leave the hub at once."""
@@ -271,9 +289,15 @@ class Connection:
         if not self._closing:
             self._schedule(asyncio.get_running_loop())
 
+    def _received(self, command: ws.ClientFrame) -> None:
+        """The session decoded a command (the client is authenticated, or this is `auth`)."""
+        self.runtime.stats.commands[ws.frame_tag(type(command))] += 1
+
     def _apply(self, action: Action) -> int:
         """Carry out an action that needs no I/O of its own; the size of what it sent."""
         if isinstance(action, Send):
+            if isinstance(action.frame, ws.ErrorFrame):
+                self.runtime.stats.errors[action.frame.code.value] += 1
             data = self.codec.encode(action.frame)
             self._push(data)
             return len(data)

@@ -1,5 +1,5 @@
-"""HTTP under the mount: `GET stats`, `GET health`, `POST publish`, `GET schema`, `GET asyncapi`,
-and `GET dashboard/` with `dashboard=True` (dashboard.py)."""
+"""HTTP under the mount: `GET stats`, `GET metrics`, `GET health`, `POST publish`, `GET schema`,
+`GET asyncapi`, and `GET dashboard/` with `dashboard=True` (dashboard.py)."""
 
 from __future__ import annotations
 
@@ -102,6 +102,7 @@ async def handle_http(runtime: Runtime, scope: Scope, receive: Receive, send: Se
     method = scope.get("method", "GET")
     routes = {
         "stats": "GET",
+        "metrics": "GET",
         "health": "GET",
         "schema": "GET",
         "asyncapi": "GET",
@@ -127,12 +128,15 @@ async def handle_http(runtime: Runtime, scope: Scope, receive: Receive, send: Se
             headers=[(b"allow", routes[route].encode())],
         )
         return
-    if route == "stats":
+    if route in ("stats", "metrics"):
         monitor_key = runtime.options.monitor_key
         if monitor_key is not None and not _bearer(scope, monitor_key):
             await _unauthorized(send, "monitor_key")
             return
-        await _json(send, 200, runtime.snapshot_stats())
+        if route == "stats":
+            await _json(send, 200, runtime.snapshot_stats())
+        else:
+            await _metrics(runtime, send)
     elif route == "health":
         health = runtime.broker.health()
         await _json(
@@ -142,6 +146,23 @@ async def handle_http(runtime: Runtime, scope: Scope, receive: Receive, send: Se
         await _respond(send, 200, _document(route))
     else:
         await _publish(runtime, scope, receive, send)
+
+
+async def _metrics(runtime: Runtime, send: Send) -> None:
+    metrics = runtime.metrics
+    if metrics is None:
+        message = "metrics need prometheus-client: pip install 'flowwire[metrics]'"
+        await _error(send, ProtocolError(ErrorCode.NOT_FOUND, message))
+        return
+    from .metrics import CONTENT_TYPE
+
+    body = metrics.exposition()
+    headers = [
+        (b"content-type", CONTENT_TYPE.encode()),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 async def _publish(runtime: Runtime, scope: Scope, receive: Receive, send: Send) -> None:

@@ -14,7 +14,7 @@ import concurrent.futures
 import logging
 from collections import Counter
 from collections.abc import Iterable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
 
@@ -32,9 +32,21 @@ from .stats import Stats
 from .watches import Watches
 from .writer import Writer
 
+if TYPE_CHECKING:
+    from .metrics import Metrics
+
 __all__ = ["Member", "Runtime"]
 
 logger = logging.getLogger("flowwire")
+
+
+def _metrics(runtime: Runtime) -> Metrics | None:
+    """The app's Prometheus metrics, when prometheus-client is installed (`flowwire[metrics]`)."""
+    try:
+        from .metrics import Metrics
+    except ImportError:
+        return None
+    return Metrics(runtime)
 
 
 class Member(Subscriber, Protocol):
@@ -68,13 +80,16 @@ class Runtime:
         self.broker: Broker = options.broker or MemoryBroker()
         self.hub: Hub[Member] = Hub(on_overflow=self._overflowed)
         self.deliver = self.hub.deliver  # the broker's hot path calls the hub directly
+        self.stats = Stats()
+        self.metrics = _metrics(self)
+        if self.metrics is not None:
+            self.deliver = self._deliver_measured
         self.broker.bind(self)
         self.json = ws.JsonCodec()
         self.msgpack = ws.MsgpackCodec()
         self.connections: set[Member] = set()
         self._per_principal: Counter[str] = Counter()
         self._principal_of: dict[Member, str] = {}
-        self.stats = Stats()
         self.loop: asyncio.AbstractEventLoop | None = None
         self.publisher: Publisher = self
         """What command handlers get as `context.app` (the `FlowwireApp` sets itself)."""
@@ -192,6 +207,11 @@ class Runtime:
             result = await handler.on_input(command, context)
         data: dict[str, Any] = msgspec.to_builtins(result)
         return data
+
+    def _deliver_measured(self, event: Event) -> None:
+        assert self.metrics is not None
+        self.metrics.delivered(event.ts)
+        self.hub.deliver(event)
 
     def _overflowed(self, subscriber: Member) -> None:
         subscriber.overflow()
