@@ -46,6 +46,9 @@ if TYPE_CHECKING:
         CommandHandler as CommandHandler,
     )
     from asgi_plugin import (
+        ConnectionInfo as ConnectionInfo,
+    )
+    from asgi_plugin import (
         DagRunner as DagRunner,
     )
     from asgi_plugin import (
@@ -126,6 +129,7 @@ _SERVER = (
     "BrokerUnavailable",
     "CommandContext",
     "CommandHandler",
+    "ConnectionInfo",
     "DagRunner",
     "ExecutionState",
     "FlowwireApp",

@@ -143,6 +143,7 @@ ASGI_PLUGIN = {
     "redact_server_logs",
     "Principal",
     "Handshake",
+    "ConnectionInfo",
     "Session",
     "SessionLimits",
     # the engine side

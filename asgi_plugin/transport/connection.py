@@ -38,8 +38,8 @@ from asgi_plugin.engine.handlers import CommandContext, CommandHandler
 from wsproto_schema import CloseCode, Event, WireData
 
 from .errors import wire_error
-from .handshake import Handshake
-from .hooks import Principal, may_command, resolve
+from .handshake import Handshake, pick_subprotocol
+from .hooks import ConnectionInfo, Principal, may_command, resolve
 from .runtime import Runtime
 from .types import Message, Receive
 from .types import Send as SendMessage
@@ -145,6 +145,7 @@ class Connection:
         self._schedule(loop)
         try:
             await self._run(self.session.start())
+            await self.runtime.lifecycle.connected(self.info)
             while True:
                 message = await receive()
                 kind = message["type"]
@@ -209,6 +210,13 @@ class Connection:
         if self._timer is not None:
             self._timer.cancel()
         await self.writer.stop()
+        await self.runtime.lifecycle.disconnected(self.info, self.close_code)
+
+    @property
+    def info(self) -> ConnectionInfo:
+        """This connection as the lifecycle hooks see it (its principal as of now)."""
+        subprotocol = pick_subprotocol(self.handshake.subprotocols)[0]
+        return ConnectionInfo(self.connection_id, self.principal, self.handshake, subprotocol)
 
     @property
     def close_code(self) -> int:
@@ -292,6 +300,8 @@ class Connection:
     def _received(self, command: ws.ClientFrame) -> None:
         """The session decoded a command (the client is authenticated, or this is `auth`)."""
         self.runtime.stats.commands[ws.frame_tag(type(command))] += 1
+        if self.runtime.lifecycle.watches_commands:
+            self.runtime.lifecycle.command(self.info, command)
 
     def _apply(self, action: Action) -> int:
         """Carry out an action that needs no I/O of its own; the size of what it sent."""

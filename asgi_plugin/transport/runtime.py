@@ -26,6 +26,7 @@ from asgi_plugin.engine.handlers import CommandContext
 from asgi_plugin.engine.reporter import Publisher, Reporter
 from wsproto_schema import Event
 
+from .lifecycle import Lifecycle
 from .options import Options
 from .signals import SignalDrain
 from .stats import Stats
@@ -82,6 +83,7 @@ class Runtime:
         self.deliver = self.hub.deliver  # the broker's hot path calls the hub directly
         self.stats = Stats()
         self.metrics = _metrics(self)
+        self.lifecycle = Lifecycle(options, self.stats)
         if self.metrics is not None:
             self.deliver = self._deliver_measured
         self.broker.bind(self)
