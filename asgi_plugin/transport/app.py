@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 __all__ = ["FlowwireApp"]
 
-logger = logging.getLogger("flowwire")
+logger = logging.getLogger("flowwire.app")
 
 TURNED_AWAY_RECONNECT_MS = 5_000
 """The `goaway` hint to a connection turned away for the connection limits."""

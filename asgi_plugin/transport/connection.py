@@ -47,7 +47,7 @@ from .writer import Writer
 
 __all__ = ["Connection"]
 
-logger = logging.getLogger("flowwire")
+logger = logging.getLogger("flowwire.connection")
 
 NO_STATUS = 1005
 """The close code of a client that closed without giving one (RFC 6455, never sent)."""
@@ -145,6 +145,12 @@ class Connection:
         self._schedule(loop)
         try:
             await self._run(self.session.start())
+            logger.debug(
+                "flowwire connection %s opened: %s from %s",
+                self.connection_id,
+                self.handshake.path,
+                self.handshake.client,
+            )
             await self.runtime.lifecycle.connected(self.info)
             while True:
                 message = await receive()
@@ -210,6 +216,7 @@ class Connection:
         if self._timer is not None:
             self._timer.cancel()
         await self.writer.stop()
+        logger.debug("flowwire connection %s closed: %d", self.connection_id, self.close_code)
         await self.runtime.lifecycle.disconnected(self.info, self.close_code)
 
     @property
@@ -299,7 +306,10 @@ class Connection:
 
     def _received(self, command: ws.ClientFrame) -> None:
         """The session decoded a command (the client is authenticated, or this is `auth`)."""
-        self.runtime.stats.commands[ws.frame_tag(type(command))] += 1
+        tag = ws.frame_tag(type(command))
+        self.runtime.stats.commands[tag] += 1
+        # The type and ref only: an `auth` frame carries a token.
+        logger.debug("flowwire connection %s: %s ref=%s", self.connection_id, tag, command.ref)
         if self.runtime.lifecycle.watches_commands:
             self.runtime.lifecycle.command(self.info, command)
 

@@ -22,7 +22,7 @@ from .types import Receive, Scope, Send
 
 __all__ = ["handle_http", "refuse_host", "route_path"]
 
-logger = logging.getLogger("flowwire")
+logger = logging.getLogger("flowwire.http")
 
 Headers = list[tuple[bytes, bytes]]
 

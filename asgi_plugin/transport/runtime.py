@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
+import os
 from collections import Counter
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Protocol
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Member", "Runtime"]
 
-logger = logging.getLogger("flowwire")
+logger = logging.getLogger("flowwire.app")
 
 
 def _metrics(runtime: Runtime) -> Metrics | None:
@@ -48,6 +49,10 @@ def _metrics(runtime: Runtime) -> Metrics | None:
     except ImportError:
         return None
     return Metrics(runtime)
+
+
+def _kind(broker: Broker) -> str:
+    return str(broker.health().get("kind", type(broker).__name__))
 
 
 class Member(Subscriber, Protocol):
@@ -117,6 +122,9 @@ class Runtime:
             self._started.set_result(None)
             if self.options.drain_on_signals:
                 self._signals.install(self.loop)
+            logger.info(
+                "flowwire: started (%s broker, process %d)", _kind(self.broker), os.getpid()
+            )
         await asyncio.shield(self._started)
 
     @property
@@ -131,8 +139,10 @@ class Runtime:
 
     async def drain(self) -> None:
         """Refuse new connections; send every client `goaway` and close 1001; wait (bounded)."""
-        self.stopping = True
         connections = list(self.connections)
+        if not self.stopping:
+            logger.info("flowwire: draining: goaway to %d connection(s)", len(connections))
+        self.stopping = True
         for connection in connections:
             connection.goaway(self.options.reconnect_ms)
         if connections:
@@ -151,6 +161,7 @@ class Runtime:
         if self._started is not None:
             await self.watches.settle()
             await self.broker.stop()
+        logger.info("flowwire: stopped")
 
     # -- publishing (the engine side's Publisher) ---------------------------------------------
 
