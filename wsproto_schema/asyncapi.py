@@ -31,7 +31,7 @@ def _draft07(node: Any) -> Any:
         for key, value in node.items():
             if key == "$ref" and isinstance(value, str):
                 out[key] = COMPONENT_PREFIX + value.rsplit("/", 1)[1]
-            elif key != "discriminator":
+            else:
                 out[key] = _draft07(value)
         return out
     if isinstance(node, list):
