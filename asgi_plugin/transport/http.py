@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import hmac
 import json
 import logging
@@ -17,10 +18,12 @@ from wsproto_schema import ErrorCode, ProtocolError
 
 from .dashboard import serve_dashboard
 from .errors import HTTP_STATUS, wire_error
+from .handshake import Handshake
+from .origins import DEFAULT_PORTS, request_site
 from .runtime import Runtime
 from .types import Receive, Scope, Send
 
-__all__ = ["handle_http", "refuse_host", "route_path"]
+__all__ = ["handle_http", "mount_path", "refuse_host", "route_path"]
 
 logger = logging.getLogger("flowwire.http")
 
@@ -85,14 +88,53 @@ def _document(name: str) -> bytes:
     """A generated document for the current registry (app events included), built once."""
     key = (name, ws.registry.version)
     if key not in _documents:
-        from wsproto_schema.asyncapi import asyncapi_document
         from wsproto_schema.catalog import Catalog
         from wsproto_schema.json_schema import bundle_schema
 
-        catalog = Catalog.build(ws.registry)
-        document = bundle_schema(catalog) if name == "schema" else asyncapi_document(catalog)
+        document = bundle_schema(Catalog.build(ws.registry))
         _documents[key] = json.dumps(document, indent=2).encode()
     return _documents[key]
+
+
+def _asyncapi(runtime: Runtime, scope: Scope) -> bytes:
+    """The AsyncAPI document of this server, as the client reached it: its scheme and host
+    (from a trusted proxy's headers, if any) and the path flowwire is mounted at."""
+    options = runtime.options
+    site = request_site(Handshake.from_scope(scope), options.trusted_proxies)
+    host = f"[{site.host}]" if ":" in site.host else site.host
+    if site.port != DEFAULT_PORTS[site.scheme]:
+        host = f"{host}:{site.port}"
+    protocol = "wss" if site.scheme == "https" else "ws"
+    title, version = options.asyncapi_title, options.asyncapi_version or ws.__version__
+    return _described(ws.registry.version, host, protocol, mount_path(scope), title, version)
+
+
+@functools.lru_cache(maxsize=16)
+def _described(
+    registry_version: int, host: str, protocol: str, address: str, title: str, version: str
+) -> bytes:
+    from wsproto_schema.asyncapi import asyncapi_document
+    from wsproto_schema.catalog import Catalog
+
+    document = asyncapi_document(
+        Catalog.build(ws.registry),
+        host=host,
+        protocol=protocol,
+        address=address,
+        title=title,
+        version=version,
+        server_description="The server that served this document.",
+    )
+    return json.dumps(document, indent=2).encode()
+
+
+def mount_path(scope: Scope) -> str:
+    """Where flowwire is mounted: `/live` for a request of `/live/asyncapi`."""
+    path: str = scope.get("path", "")
+    root: str = scope.get("root_path", "").rstrip("/")
+    if root and not (path == root or path.startswith(root + "/")):
+        path = root + path  # a router that hands over the path below the mount
+    return path.rstrip("/").rpartition("/")[0] or "/"
 
 
 async def handle_http(runtime: Runtime, scope: Scope, receive: Receive, send: Send) -> None:
@@ -142,8 +184,10 @@ async def handle_http(runtime: Runtime, scope: Scope, receive: Receive, send: Se
         await _json(
             send, 200 if health.get("ok") else 503, {"ok": bool(health.get("ok")), "broker": health}
         )
-    elif route in ("schema", "asyncapi"):
+    elif route == "schema":
         await _respond(send, 200, _document(route))
+    elif route == "asyncapi":
+        await _respond(send, 200, _asyncapi(runtime, scope))
     else:
         await _publish(runtime, scope, receive, send)
 

@@ -112,6 +112,10 @@ class Options:
     on_command: OnCommandHook | None = None
     """(connection, command) → called for every command a client sends but `auth`. A hook
     that raises is logged and the connection goes on (docs/operating.md)."""
+    asyncapi_title: str = "flowwire"
+    """The `info.title` of the AsyncAPI document served at `GET …/asyncapi`."""
+    asyncapi_version: str | None = None
+    """Its `info.version`: your API's version; None = flowwire's."""
 
     def __post_init__(self) -> None:
         hints = typing.get_type_hints(Options)
@@ -192,6 +196,8 @@ class OptionArgs(TypedDict, total=False):
     on_connect: OnConnectHook | None
     on_disconnect: OnDisconnectHook | None
     on_command: OnCommandHook | None
+    asyncapi_title: str
+    asyncapi_version: str | None
 
 
 _POSITIVE = (

@@ -139,7 +139,35 @@ async def test_health_schema_and_asyncapi() -> None:
     assert status == 200 and headers[b"content-type"] == b"application/json"
     assert json.loads(raw) == json.loads((SCHEMAS / "flowwire.schema.json").read_text())
     status, _, raw = await http(app, "GET", "/asyncapi")
-    assert json.loads(raw) == json.loads((SCHEMAS / "asyncapi.json").read_text())
+    served = json.loads(raw)
+    committed = json.loads((SCHEMAS / "asyncapi.json").read_text())
+    assert served["components"] == committed["components"]
+    assert served["operations"] == committed["operations"]
+    assert served["servers"]["flowwire"]["host"] == "testserver"
+    assert served["channels"]["flowwire"]["address"] == "/"
+
+
+async def test_asyncapi_names_the_scheme_host_and_mount_the_client_used() -> None:
+    app = FlowwireApp(
+        trusted_proxies=["127.0.0.1"], asyncapi_title="Acme runs", asyncapi_version="2.3.0"
+    )
+    proxied = [(b"x-forwarded-proto", b"https"), (b"x-forwarded-host", b"runs.example.com")]
+    status, _, raw = await http(app, "GET", "/live/asyncapi", headers=proxied, root_path="/live")
+    document = json.loads(raw)
+    assert status == 200
+    assert document["servers"]["flowwire"]["host"] == "runs.example.com"
+    assert document["servers"]["flowwire"]["protocol"] == "wss"
+    assert document["channels"]["flowwire"]["address"] == "/live"
+    assert document["info"]["title"] == "Acme runs"
+    assert document["info"]["version"] == "2.3.0"
+    # A router that hands over the path below the mount (Litestar): the same address.
+    _, _, raw = await http(app, "GET", "/asyncapi", root_path="/live")
+    assert json.loads(raw)["channels"]["flowwire"]["address"] == "/live"
+    assert json.loads(raw)["servers"]["flowwire"] == {
+        "host": "testserver",
+        "protocol": "ws",
+        "description": "The server that served this document.",
+    }
 
 
 async def test_schema_endpoint_includes_registered_app_events() -> None:

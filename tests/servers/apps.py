@@ -37,6 +37,9 @@ options: dict[str, Any] = {
 if "FLOWWIRE_MEMORY_BROKER" in os.environ:
     options["broker"] = MemoryBroker(**json.loads(os.environ["FLOWWIRE_MEMORY_BROKER"]))
 app = FlowwireMiddleware(hello, path="/ws", **options)
+live = FlowwireMiddleware(
+    hello, path="/live", asyncapi_title="Acme runs", asyncapi_version="2.3.0", **options
+)
 
 demo = create_app(api_key="test-key")
 
