@@ -116,6 +116,10 @@ class Options:
     """The `info.title` of the AsyncAPI document served at `GET …/asyncapi`."""
     asyncapi_version: str | None = None
     """Its `info.version`: your API's version; None = flowwire's."""
+    refuse_split_workers: bool = True
+    """Refuse to start in one of several worker processes (`uvicorn --workers 4`) with the
+    memory broker, which each worker would have its own of (see workers.py); False logs
+    an error and starts anyway."""
 
     def __post_init__(self) -> None:
         hints = typing.get_type_hints(Options)
@@ -198,6 +202,7 @@ class OptionArgs(TypedDict, total=False):
     on_command: OnCommandHook | None
     asyncapi_title: str
     asyncapi_version: str | None
+    refuse_split_workers: bool
 
 
 _POSITIVE = (

@@ -32,6 +32,7 @@ from .options import Options
 from .signals import SignalDrain
 from .stats import Stats
 from .watches import Watches
+from .workers import split_workers
 from .writer import Writer
 
 if TYPE_CHECKING:
@@ -111,6 +112,7 @@ class Runtime:
     async def start(self) -> None:
         """Start the broker (once). Called by the lifespan, or on first use without one."""
         if self._started is None:
+            self._check_workers()
             self.loop = asyncio.get_running_loop()
             self._started = self.loop.create_future()
             try:
@@ -126,6 +128,15 @@ class Runtime:
                 "flowwire: started (%s broker, process %d)", _kind(self.broker), os.getpid()
             )
         await asyncio.shield(self._started)
+
+    def _check_workers(self) -> None:
+        problem = split_workers(_kind(self.broker))
+        if problem is None:
+            return
+        if self.options.refuse_split_workers:
+            logger.error("flowwire: refusing to start: %s", problem)
+            raise RuntimeError(f"flowwire refuses to start: {problem}")
+        logger.error("flowwire: %s (starting anyway: refuse_split_workers=False)", problem)
 
     @property
     def started(self) -> bool:
