@@ -81,7 +81,12 @@ class Contract:
     """Validators for both directions of one set of schemas."""
 
     def __init__(self, schemas: Mapping[Direction, Mapping[str, Any]]) -> None:
-        from jsonschema import Draft202012Validator
+        try:
+            from jsonschema import Draft202012Validator
+        except ImportError:
+            raise ImportError(
+                "flowwire's contract checks need jsonschema: pip install 'flowwire[contract]'"
+            ) from None
 
         self._validator_class = Draft202012Validator
         self._schemas = dict(schemas)

@@ -100,7 +100,10 @@ def struct_schema(struct: StructInfo, catalog: Catalog) -> Schema:
         properties[struct.tag_field] = {"const": tag_of(struct)}
         required.append(struct.tag_field)
     for f in struct.fields:
-        prop = type_schema(f.type, catalog)
+        try:
+            prop = type_schema(f.type, catalog)
+        except TypeError as exc:
+            raise TypeError(f"{struct.name}.{f.name}: {exc}") from None
         if f.items_union:
             prop["items"] = ref(f.items_union)
         if f.description:

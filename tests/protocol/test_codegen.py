@@ -59,7 +59,7 @@ def test_check_names_every_stale_file(tmp_path: Path) -> None:
     result = run(sys.executable, "-m", "codegen", "--check", "--out", str(out))
     assert result.returncode == 1
     assert f"stale: {out / 'flowwire.ts'}" in result.stderr
-    assert f"stale: {out / 'asyncapi.json'}" in result.stderr
+    assert f"missing: {out / 'asyncapi.json'}" in result.stderr
     assert "server-frame" not in result.stderr
     result = run(sys.executable, "-m", "codegen", "--out", str(out))
     assert result.returncode == 0
