@@ -15,6 +15,10 @@ import websockets
 from prometheus_client.parser import text_string_to_metric_families
 from websockets.exceptions import InvalidStatus
 
+from asgi_plugin import FlowwireApp
+from tests.plugin.clients import AsgiClient, eventually, http
+from tests.plugin.conftest import status
+from tests.plugin.test_slow_consumer import FrozenClient
 from tests.servers.harness import ServerProcess, WsClient, node_status, publish
 
 Start = Callable[..., ServerProcess]
@@ -123,8 +127,6 @@ async def test_metrics_take_the_monitor_key(start_server: Start) -> None:
 
 
 def test_two_apps_in_one_process_have_their_own_registries() -> None:
-    from asgi_plugin import FlowwireApp
-
     first, second = FlowwireApp(), FlowwireApp()
     first.stats.published = 7
     assert first.runtime.metrics is not None
@@ -137,9 +139,6 @@ def test_two_apps_in_one_process_have_their_own_registries() -> None:
 async def test_without_prometheus_client_metrics_say_what_to_install(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from asgi_plugin import FlowwireApp
-    from tests.plugin.clients import http
-
     monkeypatch.setitem(sys.modules, "prometheus_client", None)  # import fails, as uninstalled
     monkeypatch.delitem(sys.modules, "asgi_plugin.transport.metrics", raising=False)
     app = FlowwireApp()
@@ -149,3 +148,33 @@ async def test_without_prometheus_client_metrics_say_what_to_install(
     assert "pip install 'flowwire[metrics]'" in json.loads(raw)["error"]["message"]
     status, _, _ = await http(app, "GET", "/stats")
     assert status == 200
+
+
+async def test_a_slow_consumer_shows_in_the_metrics() -> None:
+    """A client that stops reading is closed 4008: counted as a slow-consumer close, its
+    dropped frames and its close code."""
+    app = FlowwireApp(max_queued_frames=10, drain_on_signals=False)
+    healthy = AsgiClient(app)
+    await healthy.connect()
+    await healthy.request({"type": "subscribe", "ref": "s", "topics": ["workflow:w"]})
+    frozen = FrozenClient(app)
+    await frozen.subscribe("workflow:w")
+    frozen.thawed.clear()
+    for i in range(50):
+        await app.publish(status(i))
+        await asyncio.sleep(0)
+    frozen.thawed.set()
+    await eventually(lambda: frozen.sent[-1]["type"] == "websocket.close")
+    await frozen.inbox.put({"type": "websocket.disconnect", "code": 4008})
+    await eventually(lambda: len(app.connections) == 1)
+    assert app.runtime.metrics is not None
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(app.runtime.metrics.exposition().decode())
+        for s in family.samples
+    }
+    assert samples[("flowwire_slow_consumer_closes_total", ())] == 1
+    assert samples[("flowwire_frames_dropped_total", ())] >= 1
+    assert samples[("flowwire_disconnects_total", (("code", "4008"),))] == 1
+    assert samples[("flowwire_events_published_total", ())] == 50
+    assert samples[("flowwire_connections", ())] == 1
