@@ -208,7 +208,7 @@ class Connection:
 
     async def _cleanup(self) -> None:
         self._closing = True
-        self.runtime.stats.disconnects[self.close_code] += 1
+        self.runtime.stats.disconnected(self.close_code)
         # The reader is leaving already: a writer given up from now on (its stall timer)
         # must not cancel it in the middle of stopping that same writer.
         self._reader = None

@@ -125,7 +125,7 @@ class _Collector(Collector):
             "disconnects",
             "Connections ended, by close code.",
             "code",
-            {str(code): n for code, n in stats.disconnects.items()},
+            stats.disconnects,
         )
         yield _labelled(
             "hook_failures", "Lifecycle hooks that raised, by hook.", "hook", stats.hook_failures

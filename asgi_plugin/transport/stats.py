@@ -6,7 +6,12 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-__all__ = ["Stats"]
+from wsproto_schema import CloseCode
+
+__all__ = ["KNOWN_CLOSE_CODES", "Stats"]
+
+KNOWN_CLOSE_CODES = frozenset(range(1000, 1016)) | {int(code) for code in CloseCode}
+"""The standard close codes (RFC 6455) and flowwire's."""
 
 
 @dataclass
@@ -28,10 +33,15 @@ class Stats:
     """Commands received, by type (`subscribe`, `execute`, …)."""
     errors: Counter[str] = field(default_factory=Counter)
     """`error` frames sent, by code."""
-    disconnects: Counter[int] = field(default_factory=Counter)
-    """Connections ended, by close code."""
+    disconnects: Counter[str] = field(default_factory=Counter)
+    """Connections ended, by close code (`other` for a code a client made up)."""
     hook_failures: Counter[str] = field(default_factory=Counter)
     """Lifecycle hooks (`on_connect`, …) that raised."""
+
+    def disconnected(self, close_code: int) -> None:
+        # A client chooses its own close code: keep the metric's labels to a known set.
+        known = close_code in KNOWN_CLOSE_CODES
+        self.disconnects[str(close_code) if known else "other"] += 1
 
     def uptime(self) -> float:
         return time.monotonic() - self.started
