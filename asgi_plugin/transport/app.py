@@ -44,7 +44,8 @@ class FlowwireApp:
         seq = await flowwire.publish(NodeStatus(...))  # from any task of the app
 
     Under its mount it serves the WebSocket and `GET stats`, `GET health`,
-    `POST publish`, `GET schema`, `GET asyncapi`. Options: see `Options`.
+    `POST publish`, `GET schema`, `GET asyncapi` (and `asyncapi.html`), `GET metrics`.
+    Options: see `Options`.
     Recipes for Starlette, FastAPI, Litestar, Django and plain ASGI are in
     docs/mounting.md (a Starlette `Mount("/ws")` matches `/ws/…` only: add a
     `WebSocketRoute("/ws", flowwire)` too, and pass `lifespan=flowwire.lifespan`).

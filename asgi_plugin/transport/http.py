@@ -43,8 +43,14 @@ def route_path(scope: Scope) -> str:
     return path.strip("/")
 
 
-async def _respond(send: Send, status: int, body: bytes, headers: Headers | None = None) -> None:
-    head = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+async def _respond(
+    send: Send,
+    status: int,
+    body: bytes,
+    headers: Headers | None = None,
+    content_type: bytes = b"application/json",
+) -> None:
+    head = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": head + (headers or [])})
     await send({"type": "http.response.body", "body": body})
 
@@ -94,6 +100,14 @@ def _document(name: str) -> bytes:
         document = bundle_schema(Catalog.build(ws.registry))
         _documents[key] = json.dumps(document, indent=2).encode()
     return _documents[key]
+
+
+@functools.lru_cache(maxsize=16)
+def _page(document: bytes) -> bytes:
+    """`GET …/asyncapi.html`: the served document as a page for people (no Node, no script)."""
+    from wsproto_schema.asyncapi_html import asyncapi_html
+
+    return asyncapi_html(json.loads(document)).encode()
 
 
 def _asyncapi(runtime: Runtime, scope: Scope) -> bytes:
@@ -148,6 +162,7 @@ async def handle_http(runtime: Runtime, scope: Scope, receive: Receive, send: Se
         "health": "GET",
         "schema": "GET",
         "asyncapi": "GET",
+        "asyncapi.html": "GET",
         "publish": "POST",
     }
     if route == "":
@@ -188,6 +203,9 @@ async def handle_http(runtime: Runtime, scope: Scope, receive: Receive, send: Se
         await _respond(send, 200, _document(route))
     elif route == "asyncapi":
         await _respond(send, 200, _asyncapi(runtime, scope))
+    elif route == "asyncapi.html":
+        page = _page(_asyncapi(runtime, scope))
+        await _respond(send, 200, page, content_type=b"text/html; charset=utf-8")
     else:
         await _publish(runtime, scope, receive, send)
 

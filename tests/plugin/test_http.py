@@ -197,3 +197,39 @@ async def test_other_requests(method: str, path: str, expected: int) -> None:
 async def test_mounted_paths_are_relative_to_root_path() -> None:
     status, _, raw = await http(FlowwireApp(), "GET", "/api/ws/stats", root_path="/api/ws")
     assert status == 200 and "connections" in json.loads(raw)
+
+
+async def test_asyncapi_html_is_a_page_of_every_message_for_this_server() -> None:
+    """`GET …/asyncapi.html`: the served AsyncAPI document for people, without a script:
+    this server's URL, every frame of both directions with its fields, and no broken link."""
+    from html.parser import HTMLParser
+
+    class Links(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.ids: set[str] = set()
+            self.hrefs: set[str] = set()
+            self.tags: set[str] = set()
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            self.tags.add(tag)
+            found = dict(attrs)
+            if found.get("id"):
+                self.ids.add(str(found["id"]))
+            if (found.get("href") or "").startswith("#"):
+                self.hrefs.add(str(found["href"])[1:])
+
+    app = FlowwireApp(asyncapi_title="<Acme> runs")
+    status, headers, raw = await http(app, "GET", "/live/asyncapi.html", root_path="/live")
+    assert status == 200
+    assert headers[b"content-type"] == b"text/html; charset=utf-8"
+    page = raw.decode()
+    assert "<code>ws://testserver/live</code>" in page
+    assert "&lt;Acme&gt; runs" in page and "<Acme>" not in page
+    for frame in [*ws.registry.server_frames(), *ws.registry.client_frames()]:
+        assert f"<code>{ws.frame_tag(frame)}</code>" in page, frame
+    assert "<code>topics</code>" in page and "<code>heartbeat_ms</code>" in page
+    links = Links()
+    links.feed(page)
+    assert links.hrefs <= links.ids, links.hrefs - links.ids
+    assert "script" not in links.tags
