@@ -29,9 +29,11 @@ SERVERS = ("uvicorn", "gunicorn", "hypercorn")
 def worker_count(argv: Sequence[str], environ: Mapping[str, str]) -> int:
     """How many worker processes the server was told to start (1 when not told, or when
     this is not one of `SERVERS`)."""
-    if not argv or _server(argv[0]) is None:
+    server = _server(argv[0]) if argv else None
+    if server is None:
         return 1
-    count: str | None = environ.get("WEB_CONCURRENCY")
+    # uvicorn and gunicorn default to $WEB_CONCURRENCY workers (PaaS set it); hypercorn does not.
+    count = environ.get("WEB_CONCURRENCY") if server in ("uvicorn", "gunicorn") else None
     args = list(argv[1:])
     for index, arg in enumerate(args):
         if arg in ("--workers", "-w") and index + 1 < len(args):

@@ -36,6 +36,7 @@ REFUSAL = "refusing to start: this server runs 2 worker processes"
         (["/usr/bin/uvicorn", "app:app"], {"WEB_CONCURRENCY": "4"}, 4),
         (["/usr/bin/uvicorn", "app:app", "--workers", "1"], {"WEB_CONCURRENCY": "4"}, 1),
         (["/usr/bin/uvicorn", "app:app"], {}, 1),
+        (["hypercorn", "app:app"], {"WEB_CONCURRENCY": "4"}, 1),  # hypercorn ignores it
         (["/usr/bin/pytest", "-w", "4"], {"WEB_CONCURRENCY": "4"}, 1),  # not a server
         (["myapp", "--workers", "4"], {}, 1),
         ([], {}, 1),
