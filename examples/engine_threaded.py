@@ -2,7 +2,7 @@
 
     uvicorn examples.engine_threaded:app
 
-The engine knows nothing of asyncio (seed 004's engine is like this): it runs in
+The engine knows nothing of asyncio (many engines are like this): it runs in
 a worker thread and reports through `reporter.sync`, whose calls block until
 the event is published. The handler maps `execute` and `control` to it.
 """

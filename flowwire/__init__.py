@@ -47,6 +47,9 @@ if TYPE_CHECKING:
         CommandHandler as CommandHandler,
     )
     from asgi_plugin import (
+        ConnectionInfo as ConnectionInfo,
+    )
+    from asgi_plugin import (
         DagRunner as DagRunner,
     )
     from asgi_plugin import (
@@ -128,6 +131,7 @@ _SERVER = (
     "BrokerUnavailable",
     "CommandContext",
     "CommandHandler",
+    "ConnectionInfo",
     "DagRunner",
     "ExecutionState",
     "FlowwireApp",

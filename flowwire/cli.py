@@ -11,31 +11,41 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import wsproto_schema
 
-__all__ = ["main"]
+__all__ = ["build_parser", "main"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser(args_list).parse_args(args_list)
+    result: int = args.run(args)
+    return result
+
+
+def build_parser(
+    args_list: Sequence[str], environ: Mapping[str, str] | None = None
+) -> argparse.ArgumentParser:
+    """The `flowwire` parser for these arguments: the server's commands are loaded only when
+    asked for; every option's default may come from its `FLOWWIRE_*` variable."""
+    from flowwire.environment import apply_environment
     from flowwire.terminal import add_commands
 
-    args_list = list(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(prog="flowwire", description="flowwire command line")
     parser.add_argument(
         "--version", action="version", version=f"flowwire {wsproto_schema.__version__}"
     )
     commands = parser.add_subparsers(dest="command", required=True)
     add_commands(commands)
-    if args_list[:1] in (["codegen"], ["demo"]):
+    if list(args_list[:1]) in (["codegen"], ["demo"]):
         _add_server_commands(commands)
     else:  # listed in --help; loaded only when asked for
         commands.add_parser("codegen", help=CODEGEN_HELP)
         commands.add_parser("demo", help=DEMO_HELP)
-    args = parser.parse_args(args_list)
-    result: int = args.run(args)
-    return result
+    apply_environment(parser, environ)  # FLOWWIRE_PORT=9000 flowwire demo, …
+    return parser
 
 
 CODEGEN_HELP = "generate JSON Schema, TypeScript and AsyncAPI from the protocol Structs"

@@ -154,6 +154,7 @@ ASGI_PLUGIN = {
     "redact_server_logs",
     "Principal",
     "Handshake",
+    "ConnectionInfo",
     "Session",
     "SessionLimits",
     # the engine side

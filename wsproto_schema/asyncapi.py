@@ -1,10 +1,15 @@
-"""An AsyncAPI 3.0 document of the server: a message per frame, payloads from JSON Schema."""
+"""An AsyncAPI 3.0 document of the server: a message per frame, payloads from JSON Schema.
+
+The committed `schemas/asyncapi.json` describes `flowwire demo` on this machine;
+a running app serves one describing itself (`GET …/asyncapi`: its host, scheme
+and mount path, and the title and version you gave it).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from wsproto_schema import PROTOCOL_VERSION, SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK
+from wsproto_schema import PROTOCOL_VERSION, SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK, SUBPROTOCOLS
 from wsproto_schema import __version__ as flowwire_version
 
 from .catalog import Catalog, StructInfo, tag_of
@@ -31,7 +36,7 @@ def _draft07(node: Any) -> Any:
         for key, value in node.items():
             if key == "$ref" and isinstance(value, str):
                 out[key] = COMPONENT_PREFIX + value.rsplit("/", 1)[1]
-            elif key != "discriminator":
+            else:
                 out[key] = _draft07(value)
         return out
     if isinstance(node, list):
@@ -39,12 +44,43 @@ def _draft07(node: Any) -> Any:
     return node
 
 
-def _message(struct: StructInfo) -> dict[str, Any]:
+CORRELATED = ("Reply", "ErrorFrame")
+"""Server frames that answer a command, echoing its `ref`."""
+
+CORRELATION_ID = {
+    "description": "`ref`, chosen by the client on a command, echoed by its `reply` or `error`.",
+    "location": "$message.payload#/ref",
+}
+
+WEBSOCKET_BINDING = {
+    "ws": {
+        "method": "GET",
+        "headers": {
+            "type": "object",
+            "properties": {
+                "Sec-WebSocket-Protocol": {
+                    "type": "string",
+                    "enum": list(SUBPROTOCOLS),
+                    "description": (
+                        "The subprotocol: JSON text frames or MessagePack binary frames of "
+                        "the same structure. No offer means JSON."
+                    ),
+                }
+            },
+        },
+        "bindingVersion": "0.1.0",
+    }
+}
+
+
+def _message(struct: StructInfo, commands: set[str]) -> dict[str, Any]:
     message: dict[str, Any] = {
         "name": tag_of(struct),
         "title": struct.name,
         "payload": {"$ref": COMPONENT_PREFIX + struct.name},
     }
+    if struct.name in CORRELATED or struct.name in commands:
+        message["correlationId"] = {"$ref": "#/components/correlationIds/ref"}
     if struct.description:
         message["summary"] = struct.description.splitlines()[0]
     return message
@@ -54,9 +90,22 @@ def _message_refs(structs: list[StructInfo]) -> list[dict[str, str]]:
     return [{"$ref": f"#/channels/{CHANNEL}/messages/{s.name}"} for s in structs]
 
 
-def asyncapi_document(catalog: Catalog) -> dict[str, Any]:
-    """The AsyncAPI document, seen from the server: it sends server frames, receives commands."""
+def asyncapi_document(
+    catalog: Catalog,
+    *,
+    host: str = "localhost:8000",
+    protocol: str = "ws",
+    address: str = "/ws",
+    title: str = "flowwire",
+    version: str = flowwire_version,
+    server_description: str = "`flowwire demo` on this machine.",
+) -> dict[str, Any]:
+    """The AsyncAPI document, seen from the server: it sends server frames, receives commands.
+
+    `host` (`example.com:8443`), `protocol` (`ws` or `wss`) and `address` (the mount
+    path, `/live`) say where the WebSocket is; `title` and `version` are your API's."""
     defs = definitions(catalog)
+    commands = {s.name for s in catalog.client_frames}
     frames = catalog.frames()
     control = [s for s in catalog.server_frames if s not in catalog.stream_events]
     channel_ref = {"$ref": f"#/channels/{CHANNEL}"}
@@ -86,23 +135,24 @@ def asyncapi_document(catalog: Catalog) -> dict[str, Any]:
     return {
         "asyncapi": "3.0.0",
         "info": {
-            "title": "flowwire",
-            "version": flowwire_version,
+            "title": title,
+            "version": version,
             "description": DESCRIPTION,
             "license": {"name": "MIT"},
         },
         "defaultContentType": "application/json",
         "servers": {
-            "local": {
-                "host": "localhost:8000",
-                "protocol": "ws",
-                "description": "`flowwire demo` on this machine.",
+            "flowwire": {
+                "host": host,
+                "protocol": protocol,
+                "description": server_description,
             }
         },
         "channels": {
             CHANNEL: {
-                "address": "/ws",
+                "address": address,
                 "title": "flowwire WebSocket",
+                "bindings": WEBSOCKET_BINDING,
                 "description": "One WebSocket per client, many topics on it.",
                 "messages": {s.name: {"$ref": f"#/components/messages/{s.name}"} for s in frames},
             }
@@ -110,6 +160,7 @@ def asyncapi_document(catalog: Catalog) -> dict[str, Any]:
         "operations": operations,
         "components": {
             "schemas": {name: _draft07(schema) for name, schema in defs.items()},
-            "messages": {s.name: _message(s) for s in frames},
+            "messages": {s.name: _message(s, commands) for s in frames},
+            "correlationIds": {"ref": CORRELATION_ID},
         },
     }

@@ -4,8 +4,8 @@
     contract = Contract.from_registry()             # generated now, with your app's events
     contract.assert_server_frame(received)          # AssertionError listing every violation
 
-Needs the `contract` extra (`jsonschema`). The discriminator `type` picks the
-frame's schema first, so each violation names the exact field, not "is not
+Needs the `contract` extra (`jsonschema`). The frame's `type` picks its schema
+first, so each violation names the exact field, not "is not
 valid under any of the given schemas".
 """
 
@@ -81,11 +81,17 @@ class Contract:
     """Validators for both directions of one set of schemas."""
 
     def __init__(self, schemas: Mapping[Direction, Mapping[str, Any]]) -> None:
-        from jsonschema import Draft202012Validator
+        try:
+            from jsonschema import Draft202012Validator
+        except ImportError:
+            raise ImportError(
+                "flowwire's contract checks need jsonschema: pip install 'flowwire[contract]'"
+            ) from None
 
         self._validator_class = Draft202012Validator
         self._schemas = dict(schemas)
         self._validators: dict[tuple[Direction, str], Any] = {}
+        self._tag_maps: dict[Direction, dict[str, str]] = {}
         for schema in self._schemas.values():
             Draft202012Validator.check_schema(schema)
 
@@ -114,6 +120,15 @@ class Contract:
     def schema(self, direction: Direction) -> dict[str, Any]:
         return dict(self._schemas[direction])
 
+    def _tags(self, direction: Direction) -> dict[str, str]:
+        """The direction's frame types: `type` tag → its `$defs` name."""
+        if direction not in self._tag_maps:
+            from .json_schema import tag_map
+
+            schema = self._schemas[direction]
+            self._tag_maps[direction] = tag_map(dict(schema), schema["$defs"])
+        return self._tag_maps[direction]
+
     def _validator(self, direction: Direction, name: str) -> Any:
         key = (direction, name)
         if key not in self._validators:
@@ -129,8 +144,7 @@ class Contract:
             return [Violation("$", f"not JSON or MessagePack: {exc}")]
         if not isinstance(obj, dict):
             return [Violation("$", f"a frame is an object, got {type(obj).__name__}")]
-        schema = self._schemas[direction]
-        mapping: dict[str, str] = schema["discriminator"]["mapping"]
+        mapping = self._tags(direction)
         tag = obj.get("type")
         if tag is None:
             hint = next((k for k in ("event", "cmd", "kind") if k in obj), None)
@@ -138,7 +152,7 @@ class Contract:
             return [Violation("$.type", f"required field is missing{extra}")]
         if tag not in mapping:
             return [Violation("$.type", f"unknown {direction} frame type {tag!r}")]
-        validator = self._validator(direction, mapping[tag].rsplit("/", 1)[1])
+        validator = self._validator(direction, mapping[tag])
         errors = sorted(validator.iter_errors(obj), key=lambda e: list(map(str, e.absolute_path)))
         return [Violation(json_path(e.absolute_path), e.message) for e in errors]
 

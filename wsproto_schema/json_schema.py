@@ -17,6 +17,7 @@ __all__ = [
     "bundle_schema",
     "definitions",
     "direction_schema",
+    "tag_map",
     "type_schema",
 ]
 
@@ -99,7 +100,10 @@ def struct_schema(struct: StructInfo, catalog: Catalog) -> Schema:
         properties[struct.tag_field] = {"const": tag_of(struct)}
         required.append(struct.tag_field)
     for f in struct.fields:
-        prop = type_schema(f.type, catalog)
+        try:
+            prop = type_schema(f.type, catalog)
+        except TypeError as exc:
+            raise TypeError(f"{struct.name}.{f.name}: {exc}") from None
         if f.items_union:
             prop["items"] = ref(f.items_union)
         if f.description:
@@ -128,17 +132,22 @@ def enum_schema(cls: type[enum.Enum]) -> Schema:
 
 
 def union_schema(members: list[StructInfo]) -> Schema:
-    """A tagged union: `oneOf` the members, with the tag as a discriminator annotation."""
+    """A tagged union: `oneOf` the members, each with its `type` as a `const`.
+
+    No `discriminator` keyword: it is OpenAPI's, not JSON Schema's, and ajv's strict
+    mode (the default) refuses it; `tag_map` finds the member of a tag instead."""
     return {
         "type": "object",
         "required": ["type"],
         "properties": {"type": {"enum": [tag_of(m) for m in members]}},
-        "discriminator": {
-            "propertyName": "type",
-            "mapping": {tag_of(m): f"#/$defs/{m.name}" for m in members},
-        },
         "oneOf": [ref(m.name) for m in members],
     }
+
+
+def tag_map(union: Schema, defs: dict[str, Schema]) -> dict[str, str]:
+    """`type` tag → the `$defs` name of the union member it selects."""
+    names = (member["$ref"].rsplit("/", 1)[1] for member in union["oneOf"])
+    return {defs[name]["properties"]["type"]["const"]: name for name in names}
 
 
 def definitions(catalog: Catalog) -> dict[str, Schema]:
@@ -156,12 +165,18 @@ def definitions(catalog: Catalog) -> dict[str, Schema]:
 
 
 def bundle_schema(catalog: Catalog) -> Schema:
-    """`flowwire.schema.json`: every frame and every type it uses, in `$defs`."""
+    """`flowwire.schema.json`: every frame and every type it uses, in `$defs`; the document
+    itself validates one frame of either direction."""
     return {
         "$schema": DIALECT,
         "$id": f"{SCHEMA_BASE_URI}flowwire.schema.json",
         "title": f"flowwire protocol {PROTOCOL_VERSION}",
-        "description": "Every frame of the flowwire WebSocket protocol. Generated; do not edit.",
+        "description": (
+            "One frame of the flowwire WebSocket protocol, of either direction; every frame "
+            "and every type it uses are in $defs. Generated; do not edit."
+        ),
+        # anyOf, not oneOf: `ping` and `pong` are frames of both directions.
+        "anyOf": [ref("ServerFrame"), ref("ClientFrame")],
         "$defs": definitions(catalog),
     }
 
@@ -181,9 +196,8 @@ def _reachable(root: str, defs: dict[str, Schema]) -> list[str]:
 def _refs(node: object) -> list[str]:
     if isinstance(node, dict):
         found = [node["$ref"].rsplit("/", 1)[1]] if isinstance(node.get("$ref"), str) else []
-        for key, value in node.items():
-            if key != "discriminator":
-                found += _refs(value)
+        for value in node.values():
+            found += _refs(value)
         return found
     if isinstance(node, list):
         return [name for item in node for name in _refs(item)]

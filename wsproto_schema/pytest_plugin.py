@@ -5,11 +5,16 @@
             flowwire_contract.assert_server_frame(frame)
 
 By default the schemas are generated from the Structs, including every event
-your app registered; set the ini option `flowwire_schema_dir = "schemas"` to
-check against committed generated files instead.
+your app registered: name the modules that register them with the ini option
+`flowwire_event_modules` (one per line) or `--flowwire-event-module myapp.events`
+(repeatable). Set the ini option `flowwire_schema_dir = "schemas"` to check
+against committed generated files instead. Needs `jsonschema` (`pip install
+'flowwire[contract]'`).
 """
 
 from __future__ import annotations
+
+import importlib
 
 import pytest
 
@@ -25,6 +30,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "(default: generate them from the registered Structs)",
         default="",
     )
+    parser.addini(
+        "flowwire_event_modules",
+        "modules that register your app's events, imported before the schemas are generated",
+        type="linelist",
+        default=[],
+    )
+    parser.addoption(
+        "--flowwire-event-module",
+        action="append",
+        default=[],
+        metavar="PKG.MOD",
+        help="a module that registers your app's events (repeatable; adds to the ini option)",
+    )
 
 
 @pytest.fixture(scope="session")
@@ -33,4 +51,14 @@ def flowwire_contract(pytestconfig: pytest.Config) -> Contract:
     directory = str(pytestconfig.getini("flowwire_schema_dir"))
     if directory:
         return Contract.from_directory(pytestconfig.rootpath / directory)
-    return Contract.from_registry()
+    names = [
+        *pytestconfig.getini("flowwire_event_modules"),
+        *pytestconfig.getoption("flowwire_event_module"),
+    ]
+    modules = []
+    for name in names:
+        try:
+            modules.append(importlib.import_module(name))
+        except ImportError as exc:
+            raise pytest.UsageError(f"flowwire_contract: cannot import {name!r}: {exc}") from None
+    return Contract.from_registry(modules=modules)

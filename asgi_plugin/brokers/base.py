@@ -104,6 +104,12 @@ class Broker(ABC):
 
     def bind(self, sink: BrokerSink) -> None:
         """Hand this process's events, stream resets and forwarded commands to `sink`."""
+        if not isinstance(self.sink, _Unbound) and self.sink is not sink:
+            # Rebinding would silently take the first app's deliveries away.
+            raise ValueError(
+                "this broker already serves another flowwire app: give each app its own "
+                "broker (several apps share events through one Redis, each with a RedisBroker)"
+            )
         self.sink = sink
         self._deliver = sink.deliver
 

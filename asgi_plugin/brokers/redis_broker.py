@@ -227,6 +227,12 @@ class RedisBroker(Broker):
             )
         }
         await self.listener.start()
+        if self.listener.connected:
+            logger.info(
+                "flowwire: connected to Redis at %s (process %s)",
+                _redacted(self.url),
+                self.process_id,
+            )
         self._leases = asyncio.get_running_loop().create_task(self._keep_leases())
 
     async def stop(self) -> None:

@@ -11,7 +11,7 @@ the order of the first frames of a new subscription.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -105,6 +105,9 @@ class Session:
     """When the principal's token expires: then close 4001, unless a new `auth` came."""
     engine: bool = False
     """An engine's connection: it sends engine frames only, and a user's cannot send them."""
+    on_command: Callable[[ws.ClientFrame], None] | None = None
+    """Told of every command an authenticated client sends (not pings), before the rate
+    limit: the driver counts them and runs the app's `on_command` hook."""
     _bucket: _Bucket = field(init=False)
     _frames: _Bucket = field(init=False)
 
@@ -197,6 +200,8 @@ class Session:
         self._invalid = 0  # a valid command, not a ping, ends a run of invalid frames
         if not self.authenticated and not isinstance(command, ws.Auth):
             return self.close(CloseCode.UNAUTHORIZED, "authenticate first")
+        if self.on_command is not None:
+            self.on_command(command)
         if wait := self._bucket.take(now):
             retry_ms = math.ceil(wait * 1000)
             return self._error(

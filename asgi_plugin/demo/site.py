@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import socket
 from collections.abc import Sequence
 
@@ -106,10 +107,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="URL",
         help="use Redis (redis://host:6379/0) so several demo processes share runs and clients",
     )
+    parser.add_argument(
+        "--log-level",
+        default="info",
+        choices=("debug", "info", "warning", "error"),
+        help="of the server's and flowwire's logs (info; debug shows every connection and command)",
+    )
 
 
 def _listed(value: str | None) -> list[str] | None:
     return None if value is None else [item.strip() for item in value.split(",") if item.strip()]
+
+
+def _show_flowwire_logs(level: str) -> None:
+    """flowwire's own lines (started, Redis lost and back, …) on stderr, like uvicorn's."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
+    flowwire = logging.getLogger("flowwire")
+    flowwire.addHandler(handler)
+    flowwire.setLevel(level)
+    flowwire.propagate = False
 
 
 def run(args: argparse.Namespace) -> int:
@@ -133,7 +150,8 @@ def run(args: argparse.Namespace) -> int:
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
     print(f"flowwire demo: open http://{shown}:{port}/  (WebSocket at /ws)", flush=True)
-    config = uvicorn.Config(app, log_level="info")  # configures logging: redact it after
+    config = uvicorn.Config(app, log_level=args.log_level)  # configures logging: redact it after
+    _show_flowwire_logs(args.log_level.upper())
     redact_server_logs()
     server = uvicorn.Server(config)
     # Like `uvicorn.run`: after a graceful shutdown uvicorn re-raises the SIGINT it caught.

@@ -4,8 +4,10 @@
 `http`), `middleware` puts it in front of another app, `runtime` is what its
 connections share and its lifecycle, `connection` drives one socket's
 `Session` and `writer` its sends; `handshake`, `hooks` and `options` are what
-users configure, `signals` drains on SIGTERM, `errors` says what clients are
-told, `stats` counts, and `types` names the ASGI types once.
+users configure (`lifecycle` runs the lifecycle hooks), `signals` drains on
+SIGTERM, `workers` refuses a split memory broker, `errors` says what clients
+are told, `stats` counts, `metrics` exposes the counts to Prometheus, and
+`types` names the ASGI types once.
 
 The transport may import every layer below it (`engine`, `brokers`, `core`,
 `wsproto_schema`); only the demo and the command line are above it.

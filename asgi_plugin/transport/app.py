@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 __all__ = ["FlowwireApp"]
 
-logger = logging.getLogger("flowwire")
+logger = logging.getLogger("flowwire.app")
 
 TURNED_AWAY_RECONNECT_MS = 5_000
 """The `goaway` hint to a connection turned away for the connection limits."""
@@ -45,7 +45,8 @@ class FlowwireApp:
         seq = await flowwire.publish(NodeStatus(...))  # from any task of the app
 
     Under its mount it serves the WebSocket and `GET stats`, `GET health`,
-    `POST publish`, `GET schema`, `GET asyncapi`. Options: see `Options`.
+    `POST publish`, `GET schema`, `GET asyncapi` (and `asyncapi.html`), `GET metrics`.
+    Options: see `Options`.
     Recipes for Starlette, FastAPI, Litestar, Django and plain ASGI are in
     docs/mounting.md (a Starlette `Mount("/ws")` matches `/ws/…` only: add a
     `WebSocketRoute("/ws", flowwire)` too, and pass `lifespan=flowwire.lifespan`).
@@ -163,21 +164,34 @@ class FlowwireApp:
         handshake = Handshake.from_scope(scope)
         if runtime.stopping:
             await self._refuse(
-                scope, send, 503, "server is shutting down", CloseCode.TRY_AGAIN_LATER
+                scope,
+                send,
+                503,
+                "server is shutting down",
+                CloseCode.TRY_AGAIN_LATER,
+                why="shutting_down",
             )
             return
         site = request_site(handshake, options.trusted_proxies)
         if not host_allowed(site.host, options.allowed_hosts):
-            await self._refuse(scope, send, 403, "this server does not answer to that Host")
+            await self._refuse(
+                scope, send, 403, "this server does not answer to that Host", why="host"
+            )
             return
         if not origin_allowed(handshake.origin, site, options.allowed_origins):
-            await self._refuse(scope, send, 403, f"origin {handshake.origin!r} is not allowed")
+            await self._refuse(
+                scope, send, 403, f"origin {handshake.origin!r} is not allowed", why="origin"
+            )
             return
         subprotocol, acceptable = pick_subprotocol(handshake.subprotocols)
         if not acceptable:
             offer = ", ".join(ws.SUBPROTOCOLS)
             await self._refuse(
-                scope, send, 400, f"unsupported subprotocol: this server speaks {offer}"
+                scope,
+                send,
+                400,
+                f"unsupported subprotocol: this server speaks {offer}",
+                why="subprotocol",
             )
             return
         if route_path(scope) == "engine":
@@ -190,10 +204,12 @@ class FlowwireApp:
                 principal = await resolve(options.authenticate(handshake))
             except Exception:
                 logger.exception("flowwire: the authenticate hook failed")
-                await self._refuse(scope, send, 500, "internal error", CloseCode.INTERNAL_ERROR)
+                await self._refuse(
+                    scope, send, 500, "internal error", CloseCode.INTERNAL_ERROR, why="hook_failed"
+                )
                 return
             if principal is None and options.authenticate_token is None:
-                await self._refuse(scope, send, 403, "authentication failed")
+                await self._refuse(scope, send, 403, "authentication failed", why="unauthenticated")
                 return
             authenticated = principal is not None
         await send({"type": "websocket.accept", "subprotocol": subprotocol})
@@ -220,10 +236,14 @@ class FlowwireApp:
         runtime = self.runtime
         key = runtime.options.engine_key
         if key is None or runtime.engines is None:
-            await self._refuse(scope, send, 403, "engine connections are off: set engine_key")
+            await self._refuse(
+                scope, send, 403, "engine connections are off: set engine_key", why="engine"
+            )
             return
         if not bearer_matches(handshake.header("authorization") or "", key):
-            await self._refuse(scope, send, 403, "engines connect with the engine key")
+            await self._refuse(
+                scope, send, 403, "engines connect with the engine key", why="engine"
+            )
             return
         await send({"type": "websocket.accept", "subprotocol": subprotocol})
         codec = runtime.msgpack if subprotocol == SUBPROTOCOL_MSGPACK else runtime.json
@@ -240,6 +260,7 @@ class FlowwireApp:
         """Too many connections (here, or of this principal): `goaway` with a hint of when
         to come back, then 1013 (try again later), so clients back off rather than loop."""
         self.runtime.stats.handshakes_refused += 1
+        self.runtime.stats.refusals["too_many_connections"] += 1
         goaway = ws.Goaway(reason="too many connections", reconnect_ms=TURNED_AWAY_RECONNECT_MS)
         welcome = connection.session.start()[0]  # the first frame is always `welcome`
         assert isinstance(welcome, SendFrame)
@@ -257,9 +278,13 @@ class FlowwireApp:
         status: int,
         reason: str,
         close_code: CloseCode = CloseCode.POLICY_VIOLATION,
+        *,
+        why: str,
     ) -> None:
-        """Deny the upgrade: an HTTP response where the server can send one, else a close."""
+        """Deny the upgrade: an HTTP response where the server can send one, else a close.
+        `why` labels the refusal in the metrics (a few fixed words: never the origin)."""
         self.runtime.stats.handshakes_refused += 1
+        self.runtime.stats.refusals[why] += 1
         if "websocket.http.response" in (scope.get("extensions") or {}):
             body = reason.encode()
             headers = [(b"content-type", b"text/plain; charset=utf-8")]

@@ -39,8 +39,8 @@ from asgi_plugin.engine.handlers import CommandContext, CommandHandler
 from wsproto_schema import CloseCode, Event, WireData
 
 from .errors import wire_error
-from .handshake import Handshake
-from .hooks import Principal, may_command, resolve
+from .handshake import Handshake, pick_subprotocol
+from .hooks import ConnectionInfo, Principal, may_command, resolve
 from .runtime import Runtime
 from .types import Message, Receive
 from .types import Send as SendMessage
@@ -48,7 +48,12 @@ from .writer import Writer
 
 __all__ = ["Connection"]
 
-logger = logging.getLogger("flowwire")
+logger = logging.getLogger("flowwire.connection")
+
+NO_STATUS = 1005
+"""The close code of a client that closed without giving one (RFC 6455, never sent)."""
+ABNORMAL = 1006
+"""The close code of a connection that ended without a close frame."""
 
 CATCH_UP_TURN = 64 * 1024
 """Bytes of a catch-up pushed before the event loop gets a turn (see `_catch_up`)."""
@@ -60,6 +65,7 @@ class Connection:
     __slots__ = (
         "_abandoned",
         "_closing",
+        "_peer_close",
         "_reader",
         "_send",
         "_timer",
@@ -109,10 +115,12 @@ class Connection:
             authenticated=authenticated,
             server=options.server_name,
             engine=engine,
+            on_command=self._received,
         )
         self._send = send
         self._closing = False
         self._abandoned = False
+        self._peer_close: int | None = None
         self._reader: asyncio.Task[Any] | None = None
         self._timer: asyncio.TimerHandle | None = None
 
@@ -141,6 +149,13 @@ class Connection:
         self._schedule(loop)
         try:
             await self._run(self.session.start())
+            logger.debug(
+                "flowwire connection %s opened: %s from %s",
+                self.connection_id,
+                self.handshake.path,
+                self.handshake.client,
+            )
+            await self.runtime.lifecycle.connected(self.info)
             while True:
                 message = await receive()
                 kind = message["type"]
@@ -150,6 +165,7 @@ class Connection:
                         data = message.get("bytes") or b""
                     await self._run(self.session.receive(data, time.time()))
                 elif kind == "websocket.disconnect":
+                    self._peer_close = message.get("code", NO_STATUS)
                     break
         except asyncio.CancelledError:
             if not self._abandoned:
@@ -196,6 +212,7 @@ class Connection:
 
     async def _cleanup(self) -> None:
         self._closing = True
+        self.runtime.stats.disconnected(self.close_code)
         # The reader is leaving already: a writer given up from now on (its stall timer)
         # must not cancel it in the middle of stopping that same writer.
         self._reader = None
@@ -203,6 +220,22 @@ class Connection:
         if self._timer is not None:
             self._timer.cancel()
         await self.writer.stop()
+        logger.debug("flowwire connection %s closed: %d", self.connection_id, self.close_code)
+        await self.runtime.lifecycle.disconnected(self.info, self.close_code)
+
+    @property
+    def info(self) -> ConnectionInfo:
+        """This connection as the lifecycle hooks see it (its principal as of now)."""
+        subprotocol = pick_subprotocol(self.handshake.subprotocols)[0]
+        return ConnectionInfo(self.connection_id, self.principal, self.handshake, subprotocol)
+
+    @property
+    def close_code(self) -> int:
+        """How the connection ended: the server's close code if it closed first, else the
+        client's (1005 when it sent none), else 1006 (it just went away)."""
+        if self.session.closed is not None:
+            return int(self.session.closed)
+        return ABNORMAL if self._peer_close is None else self._peer_close
 
     def close(self, code: CloseCode, reason: str, *, drop_pending: bool = False) -> None:
         """Close after what is queued (or now, dropping it); leave the hub at once."""
@@ -275,9 +308,20 @@ class Connection:
         if not self._closing:
             self._schedule(asyncio.get_running_loop())
 
+    def _received(self, command: ws.ClientFrame) -> None:
+        """The session decoded a command (the client is authenticated, or this is `auth`)."""
+        tag = ws.frame_tag(type(command))
+        self.runtime.stats.commands[tag] += 1
+        # The type and ref only: an `auth` frame carries a token.
+        logger.debug("flowwire connection %s: %s ref=%s", self.connection_id, tag, command.ref)
+        if self.runtime.lifecycle.watches_commands:
+            self.runtime.lifecycle.command(self.info, command)
+
     def _apply(self, action: Action) -> int:
         """Carry out an action that needs no I/O of its own; the size of what it sent."""
         if isinstance(action, Send):
+            if isinstance(action.frame, ws.ErrorFrame):
+                self.runtime.stats.errors[action.frame.code.value] += 1
             data = self.codec.encode(action.frame)
             self._push(data)
             return len(data)

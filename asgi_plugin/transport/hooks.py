@@ -1,9 +1,12 @@
-"""The application's hooks: authentication, authorization. Each may be sync or async."""
+"""The application's hooks: authentication, authorization, and the lifecycle hooks
+(`on_connect`, `on_disconnect`, `on_command`: audit logs, presence). Each may be sync
+or async."""
 
 from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar, Union
 
 import wsproto_schema as ws
@@ -16,6 +19,10 @@ __all__ = [
     "AuthenticateHook",
     "AuthorizeCommandHook",
     "AuthorizeHook",
+    "ConnectionInfo",
+    "OnCommandHook",
+    "OnConnectHook",
+    "OnDisconnectHook",
     "Principal",
     "TokenHook",
     "may_command",
@@ -42,6 +49,33 @@ AuthorizeCommandHook = Callable[
 """(principal, command, started_by) → allowed? Asked for every `control` and `input`, after
 `authorize` allowed the action on the execution's topic; `started_by` is the id of the
 principal that executed it (None when anonymous). Without it, `may_command` decides."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionInfo:
+    """One connection, as the lifecycle hooks see it."""
+
+    connection_id: str
+    """The id the client got in its `welcome` frame."""
+    principal: Principal
+    """What `authenticate` (or `authenticate_token`) returned; None while anonymous."""
+    handshake: Handshake
+    """The upgrade request: path, client address, headers, query, cookies."""
+    subprotocol: str | None
+    """The subprotocol accepted (`flowwire.v1.msgpack`, …), None for plain JSON."""
+
+
+OnConnectHook = Callable[[ConnectionInfo], Union[Awaitable[None], None]]
+"""Called once a connection is accepted, after its `welcome`."""
+
+OnDisconnectHook = Callable[[ConnectionInfo, int], Union[Awaitable[None], None]]
+"""(connection, close code) → called once the connection has ended: the server's close
+code if it closed first, the client's otherwise (1005 without one, 1006 when it vanished)."""
+
+OnCommandHook = Callable[[ConnectionInfo, ws.ClientFrame], Union[Awaitable[None], None]]
+"""(connection, command) → called for every command a client sends (not pings, and not
+`auth`, whose token must not reach an audit log), before it is carried out. An async
+hook runs beside the connection: it never delays the command."""
 
 ACTIONS = ("subscribe", "execute", "control", "input")
 

@@ -1,9 +1,10 @@
-"""HTTP under the mount: `GET stats`, `GET health`, `POST publish`, `GET schema`, `GET asyncapi`,
-and `GET dashboard/` with `dashboard=True` (dashboard.py)."""
+"""HTTP under the mount: `GET stats`, `GET metrics`, `GET health`, `POST publish`, `GET schema`,
+`GET asyncapi`, and `GET dashboard/` with `dashboard=True` (dashboard.py)."""
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import hmac
 import json
 import logging
@@ -17,12 +18,14 @@ from wsproto_schema import ErrorCode, ProtocolError
 
 from .dashboard import serve_dashboard
 from .errors import HTTP_STATUS, wire_error
+from .handshake import Handshake
+from .origins import DEFAULT_PORTS, request_site
 from .runtime import Runtime
 from .types import Receive, Scope, Send
 
-__all__ = ["bearer_matches", "handle_http", "refuse_host", "route_path"]
+__all__ = ["bearer_matches", "handle_http", "mount_path", "refuse_host", "route_path"]
 
-logger = logging.getLogger("flowwire")
+logger = logging.getLogger("flowwire.http")
 
 Headers = list[tuple[bytes, bytes]]
 
@@ -40,8 +43,14 @@ def route_path(scope: Scope) -> str:
     return path.strip("/")
 
 
-async def _respond(send: Send, status: int, body: bytes, headers: Headers | None = None) -> None:
-    head = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+async def _respond(
+    send: Send,
+    status: int,
+    body: bytes,
+    headers: Headers | None = None,
+    content_type: bytes = b"application/json",
+) -> None:
+    head = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": head + (headers or [])})
     await send({"type": "http.response.body", "body": body})
 
@@ -85,14 +94,61 @@ def _document(name: str) -> bytes:
     """A generated document for the current registry (app events included), built once."""
     key = (name, ws.registry.version)
     if key not in _documents:
-        from wsproto_schema.asyncapi import asyncapi_document
         from wsproto_schema.catalog import Catalog
         from wsproto_schema.json_schema import bundle_schema
 
-        catalog = Catalog.build(ws.registry)
-        document = bundle_schema(catalog) if name == "schema" else asyncapi_document(catalog)
+        document = bundle_schema(Catalog.build(ws.registry))
         _documents[key] = json.dumps(document, indent=2).encode()
     return _documents[key]
+
+
+@functools.lru_cache(maxsize=16)
+def _page(document: bytes) -> bytes:
+    """`GET …/asyncapi.html`: the served document as a page for people (no Node, no script)."""
+    from wsproto_schema.asyncapi_html import asyncapi_html
+
+    return asyncapi_html(json.loads(document)).encode()
+
+
+def _asyncapi(runtime: Runtime, scope: Scope) -> bytes:
+    """The AsyncAPI document of this server, as the client reached it: its scheme and host
+    (from a trusted proxy's headers, if any) and the path flowwire is mounted at."""
+    options = runtime.options
+    site = request_site(Handshake.from_scope(scope), options.trusted_proxies)
+    host = f"[{site.host}]" if ":" in site.host else site.host
+    if site.port != DEFAULT_PORTS[site.scheme]:
+        host = f"{host}:{site.port}"
+    protocol = "wss" if site.scheme == "https" else "ws"
+    title, version = options.asyncapi_title, options.asyncapi_version or ws.__version__
+    return _described(ws.registry.version, host, protocol, mount_path(scope), title, version)
+
+
+@functools.lru_cache(maxsize=16)
+def _described(
+    registry_version: int, host: str, protocol: str, address: str, title: str, version: str
+) -> bytes:
+    from wsproto_schema.asyncapi import asyncapi_document
+    from wsproto_schema.catalog import Catalog
+
+    document = asyncapi_document(
+        Catalog.build(ws.registry),
+        host=host,
+        protocol=protocol,
+        address=address,
+        title=title,
+        version=version,
+        server_description="The server that served this document.",
+    )
+    return json.dumps(document, indent=2).encode()
+
+
+def mount_path(scope: Scope) -> str:
+    """Where flowwire is mounted: `/live` for a request of `/live/asyncapi`."""
+    path: str = scope.get("path", "")
+    root: str = scope.get("root_path", "").rstrip("/")
+    if root and not (path == root or path.startswith(root + "/")):
+        path = root + path  # a router that hands over the path below the mount
+    return path.rstrip("/").rpartition("/")[0] or "/"
 
 
 async def handle_http(runtime: Runtime, scope: Scope, receive: Receive, send: Send) -> None:
@@ -102,9 +158,11 @@ async def handle_http(runtime: Runtime, scope: Scope, receive: Receive, send: Se
     method = scope.get("method", "GET")
     routes = {
         "stats": "GET",
+        "metrics": "GET",
         "health": "GET",
         "schema": "GET",
         "asyncapi": "GET",
+        "asyncapi.html": "GET",
         "publish": "POST",
     }
     if route == "":
@@ -127,21 +185,46 @@ async def handle_http(runtime: Runtime, scope: Scope, receive: Receive, send: Se
             headers=[(b"allow", routes[route].encode())],
         )
         return
-    if route == "stats":
+    if route in ("stats", "metrics"):
         monitor_key = runtime.options.monitor_key
         if monitor_key is not None and not _bearer(scope, monitor_key):
             await _unauthorized(send, "monitor_key")
             return
-        await _json(send, 200, runtime.snapshot_stats())
+        if route == "stats":
+            await _json(send, 200, runtime.snapshot_stats())
+        else:
+            await _metrics(runtime, send)
     elif route == "health":
         health = runtime.broker.health()
         await _json(
             send, 200 if health.get("ok") else 503, {"ok": bool(health.get("ok")), "broker": health}
         )
-    elif route in ("schema", "asyncapi"):
+    elif route == "schema":
         await _respond(send, 200, _document(route))
+    elif route == "asyncapi":
+        await _respond(send, 200, _asyncapi(runtime, scope))
+    elif route == "asyncapi.html":
+        page = _page(_asyncapi(runtime, scope))
+        await _respond(send, 200, page, content_type=b"text/html; charset=utf-8")
     else:
         await _publish(runtime, scope, receive, send)
+
+
+async def _metrics(runtime: Runtime, send: Send) -> None:
+    metrics = runtime.metrics
+    if metrics is None:
+        message = "metrics need prometheus-client: pip install 'flowwire[metrics]'"
+        await _error(send, ProtocolError(ErrorCode.NOT_FOUND, message))
+        return
+    from .metrics import CONTENT_TYPE
+
+    body = metrics.exposition()
+    headers = [
+        (b"content-type", CONTENT_TYPE.encode()),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 async def _publish(runtime: Runtime, scope: Scope, receive: Receive, send: Send) -> None:

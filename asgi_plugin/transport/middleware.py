@@ -64,7 +64,12 @@ class FlowwireMiddleware:
             message = await receive()
             seen.append(message["type"])
             if message["type"] == "lifespan.startup":
-                await self.flowwire.start()
+                try:
+                    await self.flowwire.start()
+                except Exception as exc:
+                    # Tell the server, which then refuses to serve; the app sees the error.
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    raise
             elif message["type"] == "lifespan.shutdown":
                 await self.flowwire.shutdown()
             return message

@@ -18,7 +18,15 @@ from asgi_plugin.brokers.base import Broker
 from asgi_plugin.core.session import SessionLimits
 from asgi_plugin.engine.handlers import CommandHandler
 
-from .hooks import AuthenticateHook, AuthorizeCommandHook, AuthorizeHook, TokenHook
+from .hooks import (
+    AuthenticateHook,
+    AuthorizeCommandHook,
+    AuthorizeHook,
+    OnCommandHook,
+    OnConnectHook,
+    OnDisconnectHook,
+    TokenHook,
+)
 
 __all__ = ["OptionArgs", "Options"]
 
@@ -102,6 +110,21 @@ class Options:
     """On SIGTERM/SIGINT, send `goaway` and close 1001 before the server closes sockets."""
     dashboard: bool = False
     """Serve the live dashboard at `…/dashboard/` under the mount (same auth and origins)."""
+    on_connect: OnConnectHook | None = None
+    """(connection) → called once a connection is accepted (presence, audit logs)."""
+    on_disconnect: OnDisconnectHook | None = None
+    """(connection, close_code) → called once a connection has ended."""
+    on_command: OnCommandHook | None = None
+    """(connection, command) → called for every command a client sends but `auth`. A hook
+    that raises is logged and the connection goes on (docs/operating.md)."""
+    asyncapi_title: str = "flowwire"
+    """The `info.title` of the AsyncAPI document served at `GET …/asyncapi`."""
+    asyncapi_version: str | None = None
+    """Its `info.version`: your API's version; None = flowwire's."""
+    refuse_split_workers: bool = True
+    """Refuse to start in one of several worker processes (`uvicorn --workers 4`) with the
+    memory broker, which each worker would have its own of (see workers.py); False logs
+    an error and starts anyway."""
 
     def __post_init__(self) -> None:
         hints = typing.get_type_hints(Options)
@@ -196,6 +219,12 @@ class OptionArgs(TypedDict, total=False):
     eager_send: bool
     drain_on_signals: bool
     dashboard: bool
+    on_connect: OnConnectHook | None
+    on_disconnect: OnDisconnectHook | None
+    on_command: OnCommandHook | None
+    asyncapi_title: str
+    asyncapi_version: str | None
+    refuse_split_workers: bool
 
 
 _POSITIVE = (

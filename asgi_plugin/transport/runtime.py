@@ -12,9 +12,10 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
+import os
 from collections import Counter
 from collections.abc import Iterable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
 
@@ -28,15 +29,33 @@ from asgi_plugin.engine.reporter import Publisher, Reporter
 from wsproto_schema import Event
 
 from .engines import Engines
+from .lifecycle import Lifecycle
 from .options import Options
 from .signals import SignalDrain
 from .stats import Stats
 from .watches import Watches
+from .workers import split_workers
 from .writer import Writer
+
+if TYPE_CHECKING:
+    from .metrics import Metrics
 
 __all__ = ["Member", "Runtime"]
 
-logger = logging.getLogger("flowwire")
+logger = logging.getLogger("flowwire.app")
+
+
+def _metrics(runtime: Runtime) -> Metrics | None:
+    """The app's Prometheus metrics, when prometheus-client is installed (`flowwire[metrics]`)."""
+    try:
+        from .metrics import Metrics
+    except ImportError:
+        return None
+    return Metrics(runtime)
+
+
+def _kind(broker: Broker) -> str:
+    return str(broker.health().get("kind", type(broker).__name__))
 
 
 class Member(Subscriber, Protocol):
@@ -71,13 +90,17 @@ class Runtime:
         self.broker: Broker = options.broker or MemoryBroker()
         self.hub: Hub[Member] = Hub(on_overflow=self._overflowed)
         self.deliver = self.hub.deliver  # the broker's hot path calls the hub directly
+        self.stats = Stats()
+        self.metrics = _metrics(self)
+        self.lifecycle = Lifecycle(options, self.stats)
+        if self.metrics is not None:
+            self.deliver = self._deliver_measured
         self.broker.bind(self)
         self.json = ws.JsonCodec()
         self.msgpack = ws.MsgpackCodec()
         self.connections: set[Member] = set()
         self._per_principal: Counter[str] = Counter()
         self._principal_of: dict[Member, str] = {}
-        self.stats = Stats()
         self.loop: asyncio.AbstractEventLoop | None = None
         self.publisher: Publisher = self
         """What command handlers get as `context.app` (the `FlowwireApp` sets itself)."""
@@ -99,6 +122,7 @@ class Runtime:
     async def start(self) -> None:
         """Start the broker (once). Called by the lifespan, or on first use without one."""
         if self._started is None:
+            self._check_workers()
             self.loop = asyncio.get_running_loop()
             self._started = self.loop.create_future()
             try:
@@ -110,7 +134,19 @@ class Runtime:
             self._started.set_result(None)
             if self.options.drain_on_signals:
                 self._signals.install(self.loop)
+            logger.info(
+                "flowwire: started (%s broker, process %d)", _kind(self.broker), os.getpid()
+            )
         await asyncio.shield(self._started)
+
+    def _check_workers(self) -> None:
+        problem = split_workers(_kind(self.broker))
+        if problem is None:
+            return
+        if self.options.refuse_split_workers:
+            logger.error("flowwire: refusing to start: %s", problem)
+            raise RuntimeError(f"flowwire refuses to start: {problem}")
+        logger.error("flowwire: %s (starting anyway: refuse_split_workers=False)", problem)
 
     @property
     def started(self) -> bool:
@@ -124,8 +160,10 @@ class Runtime:
 
     async def drain(self) -> None:
         """Refuse new connections; send every client `goaway` and close 1001; wait (bounded)."""
-        self.stopping = True
         connections = list(self.connections)
+        if not self.stopping:
+            logger.info("flowwire: draining: goaway to %d connection(s)", len(connections))
+        self.stopping = True
         for connection in connections:
             connection.goaway(self.options.reconnect_ms)
         if connections:
@@ -144,6 +182,7 @@ class Runtime:
         if self._started is not None:
             await self.watches.settle()
             await self.broker.stop()
+        logger.info("flowwire: stopped")
 
     # -- publishing (the engine side's Publisher) ---------------------------------------------
 
@@ -209,6 +248,11 @@ class Runtime:
             result = await handler.on_input(command, context)
         data: dict[str, Any] = msgspec.to_builtins(result)
         return data
+
+    def _deliver_measured(self, event: Event) -> None:
+        assert self.metrics is not None
+        self.metrics.delivered(event.ts)
+        self.hub.deliver(event)
 
     def _overflowed(self, subscriber: Member) -> None:
         subscriber.overflow()

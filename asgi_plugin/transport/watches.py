@@ -20,7 +20,7 @@ from asgi_plugin.brokers.base import Broker, BrokerUnavailable
 
 __all__ = ["Watches"]
 
-logger = logging.getLogger("flowwire")
+logger = logging.getLogger("flowwire.app")
 
 
 class Watches:

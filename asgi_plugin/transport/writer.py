@@ -28,7 +28,7 @@ from .types import Message, Send
 
 __all__ = ["MAX_BATCH", "Writer", "batch"]
 
-logger = logging.getLogger("flowwire")
+logger = logging.getLogger("flowwire.connection")
 
 
 def _size(item: WireData) -> int:

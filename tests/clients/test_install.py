@@ -3,17 +3,23 @@ and runs the operator CLI, with no server dependency installed."""
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
 import subprocess
 import sys
+import tarfile
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import pytest
 
+import wsproto_schema as ws
 from tests.clients.recorder import APP
 from tests.conftest import ROOT
+from tests.processes import ChildProcess, wait_for_http, wait_for_line
 from tests.servers.harness import ServerProcess
 
 pytestmark = [pytest.mark.slow]
@@ -94,3 +100,104 @@ def test_a_client_only_install_connects(
         cwd=tmp_path,
     )
     assert cli.returncode == 0, cli.stderr
+
+
+SDIST_TEST_TOOLS = ["pytest", "pytest-asyncio", "pytest-timeout", "hypothesis", "asgiref"]
+"""What the sdist's fast subset needs beyond `flowwire[contract]` (MANIFEST.in says so too)."""
+
+
+def _clean_env(**extra: str) -> dict[str, str]:
+    """This environment without what points at the checkout or its venv."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    return {**env, **extra}
+
+
+@pytest.mark.timeout(900)
+def test_the_built_wheel_and_sdist_work_outside_the_checkout(tmp_path: Path) -> None:
+    """`python -m build` (sdist, then the wheel from it) without setuptools warnings; the
+    wheel in a fresh venv: `flowwire --version`, `flowwire demo` serves its page; the fast
+    protocol tests pass from the unpacked sdist."""
+    dist = tmp_path / "dist"
+    built = subprocess.run(
+        [sys.executable, "-m", "build", "--outdir", str(dist), str(ROOT)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=_clean_env(),
+    )
+    output = built.stdout + built.stderr
+    assert built.returncode == 0, output
+    assert "Deprecat" not in output and "!!" not in output, output
+    (wheel,) = dist.glob("flowwire-*.whl")
+    (sdist,) = dist.glob("flowwire-*.tar.gz")
+
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    python, flowwire = venv / "bin" / "python", venv / "bin" / "flowwire"
+    install = subprocess.run(
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            f"{wheel}[server,contract]",
+            *SDIST_TEST_TOOLS,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=_clean_env(),
+    )
+    assert install.returncode == 0, install.stdout + install.stderr
+    home = tmp_path / "elsewhere"
+    home.mkdir()
+    version = subprocess.run(
+        [str(flowwire), "--version"], capture_output=True, text=True, timeout=60, cwd=home
+    )
+    assert version.stdout.strip() == f"flowwire {ws.__version__}", version.stderr
+
+    demo = ChildProcess(
+        [str(flowwire), "demo", "--port", "0"],
+        tmp_path / "demo.log",
+        cwd=home,
+        env=_clean_env(),
+        stdout_pipe=True,
+    ).start()
+    try:
+        line = wait_for_line(demo, b"flowwire demo: open http://", 60)
+        port = int(line.split(b"http://", 1)[1].split(b"/", 1)[0].rsplit(b":", 1)[1])
+        wait_for_http(demo, ("127.0.0.1", port), "/", 60)
+        page = httpx.get(f"http://127.0.0.1:{port}/", timeout=10)
+        script = httpx.get(f"http://127.0.0.1:{port}/dashboard.js", timeout=10)
+    finally:
+        demo.stop()
+    assert page.status_code == 200 and "<html" in page.text.lower(), page.text[:200]
+    assert script.status_code == 200 and len(script.content) > 10_000
+
+    unpacked = tmp_path / "sdist"
+    with tarfile.open(sdist) as archive:
+        archive.extractall(unpacked, filter="data")
+    (source,) = unpacked.iterdir()
+    assert (source / "LICENSE").read_text() == (ROOT / "LICENSE").read_text()
+    subset = subprocess.run(
+        [
+            str(python),
+            "-m",
+            "pytest",
+            "tests/protocol",
+            "-m",
+            "not node and not slow",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-x",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=source,
+        env=_clean_env(HYPOTHESIS_PROFILE="dev"),
+    )
+    assert subset.returncode == 0, subset.stdout[-3000:] + subset.stderr[-2000:]
+    assert re.search(r"\d+ passed", subset.stdout), subset.stdout[-500:]

@@ -342,3 +342,13 @@ async def test_an_event_its_catch_up_covered_is_not_sent_again(since: int | None
     await app.publish(status(5))
     assert (await client.recv())["seq"] == 6
     assert await client.nothing()
+
+
+def test_a_broker_serves_one_app_only() -> None:
+    """A second app given the same broker would silently take its deliveries from the first
+    (whose clients then hear nothing): refused at construction instead."""
+    broker = MemoryBroker()
+    first = FlowwireApp(broker=broker)
+    with pytest.raises(ValueError, match="already serves another flowwire app"):
+        FlowwireApp(broker=broker)
+    assert broker.sink is first.runtime

@@ -139,7 +139,35 @@ async def test_health_schema_and_asyncapi() -> None:
     assert status == 200 and headers[b"content-type"] == b"application/json"
     assert json.loads(raw) == json.loads((SCHEMAS / "flowwire.schema.json").read_text())
     status, _, raw = await http(app, "GET", "/asyncapi")
-    assert json.loads(raw) == json.loads((SCHEMAS / "asyncapi.json").read_text())
+    served = json.loads(raw)
+    committed = json.loads((SCHEMAS / "asyncapi.json").read_text())
+    assert served["components"] == committed["components"]
+    assert served["operations"] == committed["operations"]
+    assert served["servers"]["flowwire"]["host"] == "testserver"
+    assert served["channels"]["flowwire"]["address"] == "/"
+
+
+async def test_asyncapi_names_the_scheme_host_and_mount_the_client_used() -> None:
+    app = FlowwireApp(
+        trusted_proxies=["127.0.0.1"], asyncapi_title="Acme runs", asyncapi_version="2.3.0"
+    )
+    proxied = [(b"x-forwarded-proto", b"https"), (b"x-forwarded-host", b"runs.example.com")]
+    status, _, raw = await http(app, "GET", "/live/asyncapi", headers=proxied, root_path="/live")
+    document = json.loads(raw)
+    assert status == 200
+    assert document["servers"]["flowwire"]["host"] == "runs.example.com"
+    assert document["servers"]["flowwire"]["protocol"] == "wss"
+    assert document["channels"]["flowwire"]["address"] == "/live"
+    assert document["info"]["title"] == "Acme runs"
+    assert document["info"]["version"] == "2.3.0"
+    # A router that hands over the path below the mount (Litestar): the same address.
+    _, _, raw = await http(app, "GET", "/asyncapi", root_path="/live")
+    assert json.loads(raw)["channels"]["flowwire"]["address"] == "/live"
+    assert json.loads(raw)["servers"]["flowwire"] == {
+        "host": "testserver",
+        "protocol": "ws",
+        "description": "The server that served this document.",
+    }
 
 
 async def test_schema_endpoint_includes_registered_app_events() -> None:
@@ -169,3 +197,39 @@ async def test_other_requests(method: str, path: str, expected: int) -> None:
 async def test_mounted_paths_are_relative_to_root_path() -> None:
     status, _, raw = await http(FlowwireApp(), "GET", "/api/ws/stats", root_path="/api/ws")
     assert status == 200 and "connections" in json.loads(raw)
+
+
+async def test_asyncapi_html_is_a_page_of_every_message_for_this_server() -> None:
+    """`GET …/asyncapi.html`: the served AsyncAPI document for people, without a script:
+    this server's URL, every frame of both directions with its fields, and no broken link."""
+    from html.parser import HTMLParser
+
+    class Links(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.ids: set[str] = set()
+            self.hrefs: set[str] = set()
+            self.tags: set[str] = set()
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            self.tags.add(tag)
+            found = dict(attrs)
+            if found.get("id"):
+                self.ids.add(str(found["id"]))
+            if (found.get("href") or "").startswith("#"):
+                self.hrefs.add(str(found["href"])[1:])
+
+    app = FlowwireApp(asyncapi_title="<Acme> runs")
+    status, headers, raw = await http(app, "GET", "/live/asyncapi.html", root_path="/live")
+    assert status == 200
+    assert headers[b"content-type"] == b"text/html; charset=utf-8"
+    page = raw.decode()
+    assert "<code>ws://testserver/live</code>" in page
+    assert "&lt;Acme&gt; runs" in page and "<Acme>" not in page
+    for frame in [*ws.registry.server_frames(), *ws.registry.client_frames()]:
+        assert f"<code>{ws.frame_tag(frame)}</code>" in page, frame
+    assert "<code>topics</code>" in page and "<code>heartbeat_ms</code>" in page
+    links = Links()
+    links.feed(page)
+    assert links.hrefs <= links.ids, links.hrefs - links.ids
+    assert "script" not in links.tags

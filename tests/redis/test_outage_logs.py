@@ -1,9 +1,11 @@
-"""A Redis outage is told once and its end once; nothing is left unretrieved or untold."""
+"""A Redis outage is told once and its end once, with its length; nothing is left unretrieved
+or untold, and the app's life (started, connected, draining, stopped) is told at INFO."""
 
 from __future__ import annotations
 
 import gc
 import logging
+import re
 from typing import Any
 
 import pytest
@@ -44,3 +46,18 @@ async def test_an_outage_logs_one_warning_and_one_recovery(
         r for r in records if r.levelno == logging.INFO and "Redis is back after" in r.getMessage()
     ]
     assert (len(lost), len(back)) == (1, 1), text
+    outage = re.fullmatch(
+        r"flowwire: Redis is back after (\d+\.\d) s; delivery caught up", back[0].getMessage()
+    )
+    assert outage is not None, text
+    assert float(outage.group(1)) > 0, "the outage's length"
+    told = [r.getMessage() for r in records if r.levelno == logging.INFO and r not in back]
+    expected = [
+        r"flowwire: connected to Redis at unix://\S+ \(process \S+\)",
+        r"flowwire: started \(redis broker, process \d+\)",
+        r"flowwire: draining: goaway to \d+ connection\(s\)",
+        r"flowwire: stopped",
+    ]
+    assert len(told) == len(expected), text
+    for line, pattern in zip(told, expected, strict=True):
+        assert re.fullmatch(pattern, line), text

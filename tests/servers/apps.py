@@ -37,6 +37,10 @@ options: dict[str, Any] = {
 if "FLOWWIRE_MEMORY_BROKER" in os.environ:
     options["broker"] = MemoryBroker(**json.loads(os.environ["FLOWWIRE_MEMORY_BROKER"]))
 app = FlowwireMiddleware(hello, path="/ws", **options)
+# Its own app, not `options`: a broker (FLOWWIRE_MEMORY_BROKER) serves one app only.
+live = FlowwireMiddleware(
+    hello, path="/live", asyncapi_title="Acme runs", asyncapi_version="2.3.0", api_key="test-key"
+)
 
 demo = create_app(api_key="test-key")
 
