@@ -33,7 +33,14 @@ from asgi_plugin.core.actions import (
 from asgi_plugin.core.outbox import CloseItem
 from asgi_plugin.core.principals import expires_at, principal_id
 from asgi_plugin.core.session import Session
-from asgi_plugin.core.topics import default_topic, is_pattern, pattern_prefix
+from asgi_plugin.core.topics import (
+    ALL_TOPIC,
+    connection_topic,
+    default_topic,
+    is_pattern,
+    pattern_prefix,
+    principal_topic,
+)
 from asgi_plugin.engine.handlers import CommandContext, CommandHandler
 from wsproto_schema import CloseCode, Event, WireData
 
@@ -43,6 +50,7 @@ from .hooks import Principal, may_command, resolve
 from .runtime import Runtime
 from .types import Message, Receive
 from .types import Send as SendMessage
+from .url_topics import URL_REF, UrlMatch
 from .writer import Writer
 
 __all__ = ["Connection"]
@@ -62,6 +70,7 @@ class Connection:
         "_reader",
         "_send",
         "_timer",
+        "_url",
         "codec",
         "connection_id",
         "handshake",
@@ -80,6 +89,7 @@ class Connection:
         principal: Principal,
         connection_id: str,
         authenticated: bool,
+        url: UrlMatch | None = None,
     ) -> None:
         options = runtime.options
         self.runtime = runtime
@@ -111,6 +121,8 @@ class Connection:
         self._abandoned = False
         self._reader: asyncio.Task[Any] | None = None
         self._timer: asyncio.TimerHandle | None = None
+        self._url = url
+        """Topics the URL subscribes to, until they are (after `auth`, if it is awaited)."""
 
     # -- the hub's side ---------------------------------------------------------
 
@@ -118,6 +130,8 @@ class Connection:
         """Queue a published event (called by the hub, never awaits); False when this
         connection cannot take it (the hub then closes it as a slow consumer)."""
         session = self.session
+        if session.type_filters and not session.accepts(event):
+            return True  # a type this connection's subscriptions leave out
         if session.holding is not None:
             held = session.held(event, data)
             if held is not None:
@@ -137,6 +151,7 @@ class Connection:
         self._schedule(loop)
         try:
             await self._run(self.session.start())
+            await self._join_private()
             while True:
                 message = await receive()
                 kind = message["type"]
@@ -361,6 +376,32 @@ class Connection:
         self.session.credentials_until(expires_at(principal))
         self._reschedule()
         await self._run(self.session.succeed(request, ws.AuthResult(principal=_public(principal))))
+        await self._join_private()
+
+    async def _join_private(self) -> None:
+        """Deliver the connection's private topics (its own, its principal's, `@all`) once it
+        is authenticated, then subscribe to what its URL names. A broker that cannot
+        deliver them now turns the connection away (1013): targeted events must reach it."""
+        session = self.session
+        if not session.authenticated or self._closing:
+            return
+        topics = [connection_topic(self.connection_id), ALL_TOPIC]
+        owner = principal_id(self.principal)
+        if owner is not None:
+            topics.append(principal_topic(owner))
+        new = [topic for topic in topics if topic not in session.private]
+        if new:
+            session.private |= frozenset(new)
+            self.runtime.hub.subscribe(self, new)
+            try:
+                await self.runtime.watch(new)
+            except BrokerUnavailable as exc:
+                logger.warning("flowwire connection %s: %s", self.connection_id, exc)
+                self.goaway(self.runtime.options.reconnect_ms, reason="broker unavailable")
+                return
+        url, self._url = self._url, None
+        if url is not None:
+            await self._run(self.session.subscribe_from_url(URL_REF, url.topics, url.types))
 
     async def _subscribe(self, request: SubscribeRequest) -> None:
         for index, topic in enumerate(request.topics):
@@ -412,17 +453,52 @@ class Connection:
         if isinstance(command, ws.Execute):
             await self._execute(request, command, handler, context)
             return
+        action = "control" if isinstance(command, ws.Control) else "input"
+        if command.workflow_id is not None:
+            resolved = await self._by_workflow(request, command, action)
+            if resolved is None:
+                return
+            request, command = resolved
         topic = await self.runtime.broker.execution_topic(command.execution_id)
         if topic is None:
             await self._run(self.session.unknown_execution(request))
             return
-        action = "control" if isinstance(command, ws.Control) else "input"
         if not await self._authorized(action, topic) or not await self._may_command(command):
             await self._run(self.session.denied(request, action))
             return
         await self._answer(
             request, self._once(request, lambda: self._dispatch(command, handler, context))
         )
+
+    async def _by_workflow(
+        self, request: CommandRequest, command: ws.Control | ws.Input, action: str
+    ) -> tuple[CommandRequest, ws.Control | ws.Input] | None:
+        """A command naming a `workflow_id`: the one live execution of the workflow this
+        principal may act on, put in as `execution_id`; None when there is not exactly
+        one (the session has answered `not_found`, or `conflict` with the candidates)."""
+        assert command.workflow_id is not None
+        topic = default_topic(command.workflow_id)
+        candidates: list[ws.ExecutionSummary] = []
+        try:
+            if await self._authorized(action, topic):
+                for execution in await self.runtime.broker.executions(topic, nodes=False):
+                    if execution.status not in ("running", "paused"):
+                        continue
+                    named = msgspec.structs.replace(
+                        command, execution_id=execution.execution_id, workflow_id=None
+                    )
+                    if await self._may_command(named):
+                        candidates.append(execution)
+        except Exception as exc:
+            await self._run(self.session.fail(request, self._failure(exc, request)))
+            return None
+        if len(candidates) != 1:
+            await self._run(self.session.ambiguous(request, candidates))
+            return None
+        named = msgspec.structs.replace(
+            command, execution_id=candidates[0].execution_id, workflow_id=None
+        )
+        return CommandRequest(named, request.topic, request.reserved), named
 
     async def _execute(
         self,

@@ -19,6 +19,7 @@ from asgi_plugin.core.session import SessionLimits
 from asgi_plugin.engine.handlers import CommandHandler
 
 from .hooks import AuthenticateHook, AuthorizeCommandHook, AuthorizeHook, TokenHook
+from .url_topics import UrlSubscription
 
 __all__ = ["OptionArgs", "Options"]
 
@@ -97,6 +98,9 @@ class Options:
     """On SIGTERM/SIGINT, send `goaway` and close 1001 before the server closes sockets."""
     dashboard: bool = False
     """Serve the live dashboard at `…/dashboard/` under the mount (same auth and origins)."""
+    url_subscriptions: Sequence[UrlSubscription] = ()
+    """Paths under the mount (`/workflow/{workflow_id}`) and query parameters (`?topics=a,b`)
+    that subscribe a connection to topics when it connects (see `UrlSubscription`)."""
 
     def __post_init__(self) -> None:
         hints = typing.get_type_hints(Options)
@@ -174,6 +178,7 @@ class OptionArgs(TypedDict, total=False):
     eager_send: bool
     drain_on_signals: bool
     dashboard: bool
+    url_subscriptions: Sequence[UrlSubscription]
 
 
 _POSITIVE = (
