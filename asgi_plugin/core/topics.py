@@ -5,6 +5,7 @@ from __future__ import annotations
 __all__ = [
     "ALL_TOPIC",
     "PRIVATE",
+    "PRIVATE_TOPICS",
     "WILDCARD",
     "connection_topic",
     "default_topic",
@@ -25,6 +26,10 @@ and every connection `@all`, without subscribing. No pattern matches them, and a
 client may subscribe (to resume one) only to its own."""
 
 ALL_TOPIC = "@all"
+
+PRIVATE_TOPICS = PRIVATE + WILDCARD
+"""What a process watches on its broker to get every private topic (the hub, not a
+pattern subscription, picks their connections)."""
 
 
 def default_topic(workflow_id: str) -> str:

@@ -35,9 +35,11 @@ from asgi_plugin.core.principals import expires_at, principal_id
 from asgi_plugin.core.session import Session
 from asgi_plugin.core.topics import (
     ALL_TOPIC,
+    PRIVATE_TOPICS,
     connection_topic,
     default_topic,
     is_pattern,
+    is_private,
     pattern_prefix,
     principal_topic,
 )
@@ -380,8 +382,7 @@ class Connection:
 
     async def _join_private(self) -> None:
         """Deliver the connection's private topics (its own, its principal's, `@all`) once it
-        is authenticated, then subscribe to what its URL names. A broker that cannot
-        deliver them now turns the connection away (1013): targeted events must reach it."""
+        is authenticated, then subscribe to what its URL names."""
         session = self.session
         if not session.authenticated or self._closing:
             return
@@ -393,12 +394,13 @@ class Connection:
         if new:
             session.private |= frozenset(new)
             self.runtime.hub.subscribe(self, new)
+        if PRIVATE_TOPICS not in self.runtime.watches:
+            # One watch per process for every private topic (not one per connection): the
+            # hub hands each event to its own connections only.
             try:
-                await self.runtime.watch(new)
-            except BrokerUnavailable as exc:
-                logger.warning("flowwire connection %s: %s", self.connection_id, exc)
-                self.goaway(self.runtime.options.reconnect_ms, reason="broker unavailable")
-                return
+                await self.runtime.watch([PRIVATE_TOPICS])
+            except BrokerUnavailable as exc:  # the next connection tries again
+                logger.warning("flowwire: private topics not delivered here yet: %s", exc)
         url, self._url = self._url, None
         if url is not None:
             await self._run(self.session.subscribe_from_url(URL_REF, url.topics, url.types))
@@ -436,6 +438,8 @@ class Connection:
                 found = await broker.topics(pattern_prefix(topic)) if is_pattern(topic) else [topic]
                 topics.update(dict.fromkeys(found))
             for topic in topics:
+                if is_private(topic) and topic not in self.session.private:
+                    continue  # another connection's: never listed, whatever `authorize` says
                 if await self._authorized("subscribe", topic):
                     executions += await broker.executions(topic, nodes=request.nodes)
         except Exception as exc:
