@@ -54,6 +54,9 @@ class SessionLimits:
     auth_timeout_ms: int = 10_000
     max_held_frames: int = 1_000
     """Live events held while a subscription's catch-up is sent; past this, 4008."""
+    silence_closes: bool = True
+    """A client silent for heartbeat + timeout is closed (4002); False for the clients of
+    a wire profile that send nothing regularly (they never see the server's ping)."""
 
 
 @dataclass(slots=True)
@@ -152,6 +155,8 @@ class Session:
 
     def silence_deadline(self) -> float:
         limits = self.limits
+        if not limits.silence_closes:
+            return math.inf
         return self.last_received + (limits.heartbeat_ms + limits.heartbeat_timeout_ms) / 1000
 
     def on_timer(self, now: float) -> list[Action]:

@@ -217,7 +217,10 @@ class FlowwireApp:
                 return
             authenticated = principal is not None
         await send({"type": "websocket.accept", "subprotocol": subprotocol})
-        codec = runtime.msgpack if subprotocol == SUBPROTOCOL_MSGPACK else runtime.json
+        codec: ws.Codec = runtime.msgpack if subprotocol == SUBPROTOCOL_MSGPACK else runtime.json
+        profile = (url.profile if url is not None else None) or options.wire_profile
+        if profile is not None and subprotocol is None:
+            codec = runtime.profile_codec(profile)  # a client that offers flowwire gets it
         connection = Connection(
             runtime, send, codec, handshake, principal, secrets.token_hex(8), authenticated, url
         )

@@ -13,6 +13,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 import msgspec
@@ -32,7 +33,7 @@ from asgi_plugin.core.actions import (
 )
 from asgi_plugin.core.outbox import CloseItem
 from asgi_plugin.core.principals import expires_at, principal_id
-from asgi_plugin.core.session import Session
+from asgi_plugin.core.session import Session, SessionLimits
 from asgi_plugin.core.topics import (
     ALL_TOPIC,
     PRIVATE_TOPICS,
@@ -45,6 +46,7 @@ from asgi_plugin.core.topics import (
 )
 from asgi_plugin.engine.handlers import CommandContext, CommandHandler
 from wsproto_schema import CloseCode, Event, WireData
+from wsproto_schema.profiles import ProfileCodec
 
 from .errors import wire_error
 from .handshake import Handshake
@@ -114,7 +116,7 @@ class Connection:
             codec=codec,
             connection_id=connection_id,
             now=time.time(),
-            limits=runtime.limits,
+            limits=runtime.limits if _answers_silence(codec) else _patient(runtime.limits),
             authenticated=authenticated,
             server=options.server_name,
         )
@@ -132,8 +134,8 @@ class Connection:
         """Queue a published event (called by the hub, never awaits); False when this
         connection cannot take it (the hub then closes it as a slow consumer)."""
         session = self.session
-        if session.type_filters and not session.accepts(event):
-            return True  # a type this connection's subscriptions leave out
+        if not data or (session.type_filters and not session.accepts(event)):
+            return True  # a type its wire profile or its subscriptions leave out
         if session.holding is not None:
             held = session.held(event, data)
             if held is not None:
@@ -305,6 +307,8 @@ class Connection:
         return 0
 
     def _push(self, data: WireData) -> None:
+        if not data:
+            return  # a frame the connection's wire profile has no name for
         if not self._closing and not self.writer.push(data):
             self.overflow()
 
@@ -402,7 +406,7 @@ class Connection:
             except BrokerUnavailable as exc:  # the next connection tries again
                 logger.warning("flowwire: private topics not delivered here yet: %s", exc)
         url, self._url = self._url, None
-        if url is not None:
+        if url is not None and url.topics:
             await self._run(self.session.subscribe_from_url(URL_REF, url.topics, url.types))
 
     async def _subscribe(self, request: SubscribeRequest) -> None:
@@ -608,3 +612,13 @@ def _public(principal: Principal) -> Any:
         return msgspec.to_builtins(principal)
     except TypeError:
         return None
+
+
+def _answers_silence(codec: ws.Codec) -> bool:
+    """Whether the codec's clients send something regularly (canonical clients answer the
+    server's ping; a wire profile says whether its clients ping on their own)."""
+    return not isinstance(codec, ProfileCodec) or codec.profile.silence_timeout
+
+
+def _patient(limits: SessionLimits) -> SessionLimits:
+    return replace(limits, silence_closes=False)

@@ -17,6 +17,7 @@ import wsproto_schema
 from asgi_plugin.brokers.base import Broker
 from asgi_plugin.core.session import SessionLimits
 from asgi_plugin.engine.handlers import CommandHandler
+from wsproto_schema.profiles import profile_named
 
 from .hooks import AuthenticateHook, AuthorizeCommandHook, AuthorizeHook, TokenHook
 from .url_topics import UrlSubscription
@@ -98,6 +99,9 @@ class Options:
     """On SIGTERM/SIGINT, send `goaway` and close 1001 before the server closes sockets."""
     dashboard: bool = False
     """Serve the live dashboard at `…/dashboard/` under the mount (same auth and origins)."""
+    wire_profile: str | None = None
+    """Speak a wire profile (`type-data`, …: see docs/migrating.md) to every connection of
+    the mount that does not offer a flowwire subprotocol; None = the canonical protocol."""
     url_subscriptions: Sequence[UrlSubscription] = ()
     """Paths under the mount (`/workflow/{workflow_id}`) and query parameters (`?topics=a,b`)
     that subscribe a connection to topics when it connects (see `UrlSubscription`)."""
@@ -110,6 +114,9 @@ class Options:
                 expected = _describe(hints[option.name])
                 hint = " (a list, not one string)" if isinstance(value, str) else ""
                 raise TypeError(f"option {option.name} takes {expected}, got {value!r}{hint}")
+        for profile in [self.wire_profile, *(u.profile for u in self.url_subscriptions)]:
+            if profile is not None:
+                profile_named(profile)  # ValueError naming the profiles there are
         for name in _POSITIVE:
             if getattr(self, name) <= 0:
                 raise ValueError(f"option {name} must be positive, got {getattr(self, name)!r}")
@@ -178,6 +185,7 @@ class OptionArgs(TypedDict, total=False):
     eager_send: bool
     drain_on_signals: bool
     dashboard: bool
+    wire_profile: str | None
     url_subscriptions: Sequence[UrlSubscription]
 
 

@@ -25,6 +25,7 @@ from asgi_plugin.core.hub import Hub, Subscriber
 from asgi_plugin.engine.handlers import CommandContext
 from asgi_plugin.engine.reporter import Publisher, Reporter
 from wsproto_schema import Event
+from wsproto_schema.profiles import ProfileCodec, profile_named
 
 from .options import Options
 from .signals import SignalDrain
@@ -71,6 +72,7 @@ class Runtime:
         self.broker.bind(self)
         self.json = ws.JsonCodec()
         self.msgpack = ws.MsgpackCodec()
+        self._profiles: dict[str, ProfileCodec] = {}
         self.connections: set[Member] = set()
         self._per_principal: Counter[str] = Counter()
         self._principal_of: dict[Member, str] = {}
@@ -83,6 +85,14 @@ class Runtime:
         self._stopped = False
         self._signals = SignalDrain(self.drain)
         self.watches = Watches(self.broker, self.hub.watched)
+
+    def profile_codec(self, name: str) -> ProfileCodec:
+        """The one codec of a wire profile in this app: the hub encodes an event once per
+        codec in use, so once per profile, whatever the number of its connections."""
+        codec = self._profiles.get(name)
+        if codec is None:
+            codec = self._profiles[name] = ProfileCodec(profile_named(name))
+        return codec
 
     # -- lifecycle ------------------------------------------------------------------------
 

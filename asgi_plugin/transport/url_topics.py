@@ -33,6 +33,7 @@ class UrlMatch:
 
     topics: tuple[str, ...]
     types: tuple[str, ...] | None = None
+    profile: str | None = None
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,8 @@ class UrlSubscription:
     `topics` are templates filled from the path's parameters (`workflow:{workflow_id}`);
     `query` names a query parameter holding more topics, comma-separated; `types`
     is the event-type filter of the subscription (as `subscribe`'s `types`), and
-    `types_query` a query parameter that sets it (`?types=node.*,execution.*`).
+    `types_query` a query parameter that sets it (`?types=node.*,execution.*`);
+    `profile` the wire profile of connections on this path (docs/migrating.md).
     """
 
     path: str = "/"
@@ -50,6 +52,7 @@ class UrlSubscription:
     query: str | None = None
     types: Sequence[str] | None = None
     types_query: str | None = None
+    profile: str | None = None
     _regex: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -83,7 +86,7 @@ class UrlSubscription:
         types = list(self.types) if self.types is not None else None
         if self.types_query is not None and (asked := _listed(query.get(self.types_query, []))):
             types = asked
-        return UrlMatch(tuple(dict.fromkeys(topics)), tuple(types) if types else None)
+        return UrlMatch(tuple(dict.fromkeys(topics)), tuple(types) if types else None, self.profile)
 
 
 def _listed(values: list[str]) -> list[str]:
@@ -97,5 +100,5 @@ def match_url(
     for subscription in subscriptions:
         found = subscription.match(path, query)
         if found is not None:
-            return found if found.topics else None
+            return found
     return None
