@@ -296,7 +296,7 @@ class TypeDataProfile(Profile):
                 preview=data.data,
             )
         if isinstance(data, ProgressData):
-            running = [data.current_node_id] if data.current_node_id else []
+            running = [] if data.current_node_id is None else [data.current_node_id]
             return ev.ExecutionProgress(
                 **common,
                 completed=data.current_step,
