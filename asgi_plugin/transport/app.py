@@ -239,6 +239,8 @@ class FlowwireApp:
         assert isinstance(welcome, SendFrame)
         for frame in (welcome.frame, goaway):
             data = connection.codec.encode(frame)
+            if not data:
+                continue  # a wire profile with no name for it
             kind = "text" if isinstance(data, str) else "bytes"
             await send({"type": "websocket.send", kind: data})
         close = int(CloseCode.TRY_AGAIN_LATER)

@@ -183,7 +183,7 @@ class Connection:
             return
         self.writer.cancel()
         goaway = ws.Goaway(reason="server shutdown", reconnect_ms=self.runtime.options.reconnect_ms)
-        data = self.codec.encode(goaway)
+        data = self.codec.encode(goaway)  # "" when the wire profile has no `goaway`
         message: Message = {
             "type": "websocket.send",
             "text" if isinstance(data, str) else "bytes": data,
@@ -194,7 +194,8 @@ class Connection:
             "reason": "server shutdown",
         }
         try:
-            await asyncio.wait_for(self._send(message), 1)
+            if data:
+                await asyncio.wait_for(self._send(message), 1)
             await asyncio.wait_for(self._send(close), 1)
         except (Exception, asyncio.CancelledError) as exc:
             # Best effort while the server tears the connection down; the cancellation
@@ -246,7 +247,7 @@ class Connection:
         if self._closing:
             return
         frame = ws.Goaway(reason=reason, reconnect_ms=reconnect_ms)
-        queued = self.writer.push(self.codec.encode(frame))
+        queued = self._push_now(self.codec.encode(frame))
         code = CloseCode.GOING_AWAY if reason == "server shutdown" else CloseCode.TRY_AGAIN_LATER
         self.close(code, reason, drop_pending=not queued)
 
@@ -255,7 +256,7 @@ class Connection:
         if self._closing:
             return
         frame = ws.Goaway(reason=f"stream of {topic!r} was reset", reconnect_ms=0)
-        queued = self.writer.push(self.codec.encode(frame))
+        queued = self._push_now(self.codec.encode(frame))
         self.close(CloseCode.SERVICE_RESTART, "stream reset", drop_pending=not queued)
 
     async def closed(self) -> None:
@@ -305,6 +306,11 @@ class Connection:
             self.runtime.hub.unsubscribe(self, action.topics)
             self.runtime.release(action.topics)
         return 0
+
+    def _push_now(self, data: WireData) -> bool:
+        """Queue a frame of the connection's own (not a published event); True when queued,
+        or when its wire profile has no name for it (then there is nothing to send)."""
+        return self.writer.push(data) if data else True
 
     def _push(self, data: WireData) -> None:
         if not data:

@@ -95,3 +95,13 @@ async def test_one_encode_per_profile_in_use_not_per_connection(
 def test_an_unknown_profile_is_refused_when_the_app_is_built() -> None:
     with pytest.raises(ValueError, match="no wire profile 'nope'"):
         FlowwireApp(wire_profile="nope")
+
+
+async def test_a_drain_closes_a_profile_connection_without_an_empty_frame() -> None:
+    """Its profile has no `goaway`: the close comes alone (an empty text frame broke 004's
+    `JSON.parse` on every server restart)."""
+    app = mounted()
+    client = await legacy(app)
+    await app.flowwire.drain()
+    message = await client.comm.receive_output(2)
+    assert message["type"] == "websocket.close" and message["code"] == 1001, message

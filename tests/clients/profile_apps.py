@@ -1,0 +1,74 @@
+"""Apps the reference frontends' Node tests run against (issue 15): the reference runner
+behind one wire profile, with the HTTP routes those systems start runs with.
+
+`type_data()` (reference 004): `ws://…/api/ws/workflow/{workflow_id}` speaks the
+`type-data` profile; `POST /api/workflows/{workflow_id}/execute` runs the demo sample
+of that id (its sleeps shortened tenfold) with the reference runner.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import msgspec
+
+import wsproto_schema as ws
+from asgi_plugin import CommandContext, FlowwireMiddleware, UrlSubscription
+from asgi_plugin.demo.samples import SAMPLES, demo_runner
+
+EXECUTE = re.compile(r"^/api/workflows/(?P<workflow_id>[^/]+)/execute$")
+
+
+def quick(spec: ws.WorkflowSpec) -> ws.WorkflowSpec:
+    """The sample with its waits shortened (`ms`, `delay_ms` tenfold)."""
+    nodes = []
+    for node in spec.nodes:
+        params = dict(node.params or {})
+        for key in ("ms", "delay_ms"):
+            if key in params:
+                params[key] = params[key] // 10
+        nodes.append(msgspec.structs.replace(node, params=params or None))
+    return msgspec.structs.replace(spec, nodes=nodes)
+
+
+class ExecuteSite:
+    """`POST /api/workflows/{workflow_id}/execute`: start a run, answer its execution id."""
+
+    def __init__(self) -> None:
+        self.flowwire: Any = None
+        self.runner = demo_runner()
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while (await receive())["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        found = EXECUTE.match(scope.get("path", ""))
+        if scope["type"] != "http" or found is None or found["workflow_id"] not in SAMPLES:
+            await _answer(send, 404, {"error": "not found"})
+            return
+        spec = quick(SAMPLES[found["workflow_id"]])
+        context = CommandContext(self.flowwire, None, "http")
+        result = await self.runner.on_execute(ws.Execute(workflow=spec), context)
+        await _answer(send, 200, {"execution_id": result.execution_id})
+
+
+async def _answer(send: Any, status: int, body: dict[str, Any]) -> None:
+    headers = [(b"content-type", b"application/json")]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": json.dumps(body).encode()})
+
+
+def type_data() -> FlowwireMiddleware:
+    site = ExecuteSite()
+    route = UrlSubscription(
+        "/workflow/{workflow_id}", topics=["workflow:{workflow_id}"], profile="type-data"
+    )
+    middleware = FlowwireMiddleware(
+        site, path="/api/ws", handler=site.runner, url_subscriptions=[route], reconnect_ms=100
+    )
+    site.flowwire = middleware.flowwire
+    return middleware
