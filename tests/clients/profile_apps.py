@@ -72,3 +72,19 @@ def type_data() -> FlowwireMiddleware:
     )
     site.flowwire = middleware.flowwire
     return middleware
+
+
+def type_payload() -> FlowwireMiddleware:
+    """Reference 000: `ws://…/ws` speaks `type-payload`, and every connection follows every
+    workflow (that system broadcasts to all its clients); runs start with `workflow.start`."""
+    site = ExecuteSite()
+    middleware = FlowwireMiddleware(
+        site,
+        path="/ws",
+        handler=site.runner,
+        wire_profile="type-payload",
+        url_subscriptions=[UrlSubscription("/", topics=["workflow:*"])],
+        reconnect_ms=100,
+    )
+    site.flowwire = middleware.flowwire
+    return middleware

@@ -19,6 +19,7 @@ from wsproto_schema.profiles.base import ms_of_iso
 
 JSON = ws.JsonCodec()
 NAMES = sorted(PROFILES)
+LAST_ISO_MS = 253_402_300_799_999
 
 # What each profile carries of each canonical event type: compared after the round trip.
 CARRIED: dict[str, dict[str, tuple[str, ...]]] = {
@@ -46,7 +47,35 @@ CARRIED: dict[str, dict[str, tuple[str, ...]]] = {
         "execution.completed": ("ts", "workflow_id", "execution_id"),
         "execution.failed": ("ts", "workflow_id", "execution_id"),
     },
+    "type-payload": {
+        "execution.started": ("ts", "workflow_id", "execution_id", "nodes", "edges"),
+        "execution.paused": ("ts", "workflow_id", "execution_id", "reason", "by"),
+        "execution.resumed": ("ts", "workflow_id", "execution_id", "reason", "by"),
+        "execution.stopped": ("ts", "workflow_id", "execution_id", "reason", "by"),
+        "node.status": (
+            *("ts", "workflow_id", "execution_id", "node_id", "output"),
+            *("progress", "duration_ms"),
+        ),
+        "execution.progress": (
+            *("ts", "workflow_id", "execution_id", "completed", "total", "percent", "eta_ms"),
+        ),
+        "execution.log": (
+            *("ts", "workflow_id", "execution_id", "level", "message", "node_id", "context"),
+        ),
+        "execution.completed": ("ts", "workflow_id", "execution_id", "duration_ms", "outputs"),
+        "execution.failed": ("ts", "workflow_id", "execution_id", "duration_ms"),
+    },
 }
+
+
+def said(frame: msgspec.Struct | None) -> Any:
+    """What a profile frame says, without what it makes up when it is sent: ids and the
+    times of control frames (an event's id is its topic and seq, not carried back)."""
+    data = msgspec.to_builtins(frame)
+    data.pop("id", None)
+    if not any(key in data for key in ("data", "payload")) or "executionId" not in str(data):
+        data.pop("timestamp", None)
+    return data
 
 
 def validator(name: str) -> Draft202012Validator:
@@ -87,12 +116,16 @@ def test_canonical_to_profile_to_canonical_keeps_what_the_profile_carries(
     if wire is None:
         return  # a frame the profile has no name for: dropped, documented
     back = profile.to_canonical(wire)
-    assert back is not None, wire
+    if back is None:
+        assert isinstance(event, ws.Welcome), wire  # its fields are the server's own
+        return
     again = profile.to_wire(back)
-    # (an error frame's timestamp is the time it is sent: compare what it says)
-    assert getattr(again, "data", again) == getattr(wire, "data", wire), "a fixed point"
+    assert type(again) is type(wire)
+    assert said(again) == said(wire), "the profile's image is a fixed point"
     tag = ws.frame_tag(type(event))
     for field in CARRIED[name].get(tag, ()):
+        if field == "ts" and name == "type-data" and event.ts > LAST_ISO_MS:  # type: ignore[attr-defined]
+            continue  # an ISO year has four digits: later times are given as 9999's end
         assert getattr(back, field) == getattr(event, field), (tag, field)
 
 

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from .base import Profile, ProfileCodec, iso_ts
 from .type_data import TypeDataProfile
+from .type_payload import TypePayloadProfile
 
 __all__ = ["PROFILES", "Profile", "ProfileCodec", "iso_ts", "profile_named"]
 
-PROFILES: dict[str, Profile] = {profile.name: profile for profile in (TypeDataProfile(),)}
+PROFILES: dict[str, Profile] = {
+    profile.name: profile for profile in (TypeDataProfile(), TypePayloadProfile())
+}
 """Every profile, by name."""
 
 

@@ -273,7 +273,10 @@ class TypeDataProfile(Profile):
             "execution_id": data.execution_id,
         }
         if isinstance(data, WorkflowStartData):
-            nodes = [ev.NodeInfo(id=node) for node in data.execution_order]
+            # The nodes are only counted: those of the order, then unnamed ones.
+            ids = data.execution_order[: data.total_nodes]
+            ids += [f"#{i}" for i in range(len(ids), data.total_nodes)]
+            nodes = [ev.NodeInfo(id=node) for node in ids]
             return ev.ExecutionStarted(
                 **common, nodes=nodes, edges=[], order=list(data.execution_order)
             )
