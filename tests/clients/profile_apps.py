@@ -9,6 +9,7 @@ of that id (its sleeps shortened tenfold) with the reference runner.
 from __future__ import annotations
 
 import json
+import os
 import re
 from typing import Any
 
@@ -85,6 +86,20 @@ def type_payload() -> FlowwireMiddleware:
         wire_profile="type-payload",
         url_subscriptions=[UrlSubscription("/", topics=["workflow:*"])],
         reconnect_ms=100,
+    )
+    site.flowwire = middleware.flowwire
+    return middleware
+
+
+def flat_type() -> FlowwireMiddleware:
+    """Reference 002: `ws://…/ws/{session_id}` speaks `flat-type` (the session's topic is
+    `session:{session_id}`); runs start with `execute_workflow`. FLOWWIRE_OPTIONS (JSON)
+    sets options such as `heartbeat_ms`."""
+    site = ExecuteSite()
+    route = UrlSubscription("/{session_id}", topics=["session:{session_id}"], profile="flat-type")
+    options: dict[str, Any] = json.loads(os.environ.get("FLOWWIRE_OPTIONS", "{}"))
+    middleware = FlowwireMiddleware(
+        site, path="/ws", handler=site.runner, url_subscriptions=[route], **options
     )
     site.flowwire = middleware.flowwire
     return middleware

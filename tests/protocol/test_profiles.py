@@ -47,6 +47,11 @@ CARRIED: dict[str, dict[str, tuple[str, ...]]] = {
         "execution.completed": ("ts", "workflow_id", "execution_id"),
         "execution.failed": ("ts", "workflow_id", "execution_id"),
     },
+    "flat-type": {
+        "node.status": ("ts", "workflow_id", "execution_id", "node_id", "output"),
+        "execution.completed": (*("ts", "workflow_id", "execution_id"), "duration_ms", "summary"),
+        "execution.failed": ("ts", "workflow_id", "execution_id", "duration_ms", "summary"),
+    },
     "type-payload": {
         "execution.started": ("ts", "workflow_id", "execution_id", "nodes", "edges"),
         "execution.paused": ("ts", "workflow_id", "execution_id", "reason", "by"),

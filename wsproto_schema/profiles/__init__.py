@@ -9,13 +9,15 @@ See docs/migrating.md for each profile's mapping and what it drops.
 from __future__ import annotations
 
 from .base import Profile, ProfileCodec, iso_ts
+from .flat_type import FlatTypeProfile
 from .type_data import TypeDataProfile
 from .type_payload import TypePayloadProfile
 
 __all__ = ["PROFILES", "Profile", "ProfileCodec", "iso_ts", "profile_named"]
 
 PROFILES: dict[str, Profile] = {
-    profile.name: profile for profile in (TypeDataProfile(), TypePayloadProfile())
+    profile.name: profile
+    for profile in (TypeDataProfile(), TypePayloadProfile(), FlatTypeProfile())
 }
 """Every profile, by name."""
 
