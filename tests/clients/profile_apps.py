@@ -103,3 +103,18 @@ def flat_type() -> FlowwireMiddleware:
     )
     site.flowwire = middleware.flowwire
     return middleware
+
+
+def event_cmd() -> FlowwireMiddleware:
+    """Reference 003: `ws://…/ws` speaks `event-cmd`; every connection follows every
+    workflow (its hub broadcasts to all its clients); runs start with `start_session`."""
+    site = ExecuteSite()
+    middleware = FlowwireMiddleware(
+        site,
+        path="/ws",
+        handler=site.runner,
+        wire_profile="event-cmd",
+        url_subscriptions=[UrlSubscription("/", topics=["workflow:*"])],
+    )
+    site.flowwire = middleware.flowwire
+    return middleware

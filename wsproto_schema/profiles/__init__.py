@@ -9,6 +9,7 @@ See docs/migrating.md for each profile's mapping and what it drops.
 from __future__ import annotations
 
 from .base import Profile, ProfileCodec, iso_ts
+from .event_cmd import EventCmdProfile
 from .flat_type import FlatTypeProfile
 from .type_data import TypeDataProfile
 from .type_payload import TypePayloadProfile
@@ -17,7 +18,12 @@ __all__ = ["PROFILES", "Profile", "ProfileCodec", "iso_ts", "profile_named"]
 
 PROFILES: dict[str, Profile] = {
     profile.name: profile
-    for profile in (TypeDataProfile(), TypePayloadProfile(), FlatTypeProfile())
+    for profile in (
+        TypeDataProfile(),
+        TypePayloadProfile(),
+        FlatTypeProfile(),
+        EventCmdProfile(),
+    )
 }
 """Every profile, by name."""
 
