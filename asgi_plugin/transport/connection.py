@@ -246,10 +246,21 @@ class Connection:
         again later) for any other reason."""
         if self._closing:
             return
+        if reason == "server shutdown" and not _reconnects_after_clean_close(self.codec):
+            self._end_uncleanly(reason)
+            return
         frame = ws.Goaway(reason=reason, reconnect_ms=reconnect_ms)
         queued = self._push_now(self.codec.encode(frame))
         code = CloseCode.GOING_AWAY if reason == "server shutdown" else CloseCode.TRY_AGAIN_LATER
         self.close(code, reason, drop_pending=not queued)
+
+    def _end_uncleanly(self, reason: str) -> None:
+        """Shut down without a close frame: the server drops the TCP connection (uvicorn;
+        hypercorn sends 1011), which such clients take as a reason to reconnect."""
+        self._closing = True
+        self.session.close(CloseCode.GOING_AWAY, reason)
+        self.runtime.forget(self, keep_registered=True)
+        self.abandon()
 
     def reset(self, topic: str) -> None:
         """The topic's stream was lost: tell the client to reconnect and resynchronize."""
@@ -628,3 +639,7 @@ def _answers_silence(codec: ws.Codec) -> bool:
 
 def _patient(limits: SessionLimits) -> SessionLimits:
     return replace(limits, silence_closes=False)
+
+
+def _reconnects_after_clean_close(codec: ws.Codec) -> bool:
+    return not isinstance(codec, ProfileCodec) or codec.profile.reconnects_after_clean_close

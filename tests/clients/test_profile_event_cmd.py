@@ -87,4 +87,14 @@ async def test_its_commands_and_every_event_its_router_handles(start_server: Sta
     failed = await until(ws, "error", seen)
     assert (failed["node_id"], failed["data"]["workflow_id"]) == ("x", "boom")
     assert {f["event"] for f in seen} >= ROUTED
-    await ws.close()
+
+    # A graceful restart (SIGTERM): its store reconnects only when `wasClean` is false, so
+    # the server ends such connections without a close frame; it comes back and goes on.
+    server.restart()
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        await until(ws, "never", seen)
+    assert closed.value.rcvd is None, "no close frame: an unclean close, as its store needs"
+    again = await websockets.connect(server.url("/ws"), open_timeout=10)
+    await again.send(json.dumps({"cmd": "ping"}))
+    assert (await until(again, "pong", seen)) == {"event": "pong"}
+    await again.close()

@@ -56,6 +56,9 @@ class Profile(ABC):
     client_frames: ClassVar[tuple[type[msgspec.Struct], ...]] = ()
     """Every JSON command its clients send (`ClientFrame`); a bare text `ping` is
     answered by the session in every profile."""
+    reconnects_after_clean_close: ClassVar[bool] = True
+    """False for clients that reconnect only after an unclean close (`wasClean` false): on
+    shutdown their connections end without a close frame, so that they come back."""
     silence_timeout: ClassVar[bool] = True
     """Whether a client silent for heartbeat + timeout is closed (4002): only when the
     profile's clients send something regularly (their own ping)."""

@@ -213,6 +213,7 @@ class EventCmdProfile(Profile):
     )
     client_frames = (StartSession, PauseSession, ResumeSession, UserInput, PingCmd)
     silence_timeout = True  # its clients send `ping` every 30 s
+    reconnects_after_clean_close = False  # its store retries only when `wasClean` is false
 
     def to_wire(self, frame: Frame) -> msgspec.Struct | None:
         if isinstance(frame, Pong):
