@@ -118,3 +118,18 @@ def event_cmd() -> FlowwireMiddleware:
     )
     site.flowwire = middleware.flowwire
     return middleware
+
+
+def event_data() -> FlowwireMiddleware:
+    """Reference 001: `ws://…/ws/ws` speaks `event-data` and follows every workflow; its
+    sessions (executions) start over HTTP, as in that system, at
+    `POST /api/workflows/{workflow_id}/execute`."""
+    site = ExecuteSite()
+    middleware = FlowwireMiddleware(
+        site,
+        path="/ws",
+        handler=site.runner,
+        url_subscriptions=[UrlSubscription("/ws", topics=["workflow:*"], profile="event-data")],
+    )
+    site.flowwire = middleware.flowwire
+    return middleware

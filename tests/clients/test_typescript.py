@@ -126,7 +126,9 @@ def test_react_bindings(client_build: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("file", ["profile-type-data", "profile-type-payload"])
+@pytest.mark.parametrize(
+    "file", ["profile-type-data", "profile-type-payload", "profile-event-data"]
+)
 def test_reference_frontend_over_its_profile(
     client_build: Path, control: ControlServer, file: str
 ) -> None:

@@ -47,6 +47,10 @@ CARRIED: dict[str, dict[str, tuple[str, ...]]] = {
         "execution.completed": ("ts", "workflow_id", "execution_id"),
         "execution.failed": ("ts", "workflow_id", "execution_id"),
     },
+    "event-data": {
+        "node.status": ("execution_id", "node_id", "output"),
+        "execution.progress": ("execution_id", "completed", "total"),
+    },
     "event-cmd": {
         "node.token": ("ts", "workflow_id", "execution_id", "node_id", "delta", "index"),
         "node.status": (
@@ -190,3 +194,40 @@ def test_iso_timestamps_round_trip_and_never_overflow() -> None:
     for ms in (0, 1, 1_763_029_800_123, 253_402_300_799_999):
         assert ms_of_iso(iso_ts(ms)) == ms
     assert iso_ts(2**63) == "9999-12-31T23:59:59.999000+00:00"
+
+
+class AppSessionUpdate(ws.AppEvent, tag="session.update", frozen=True, kw_only=True):
+    """001's own `session.update`, declared by the application (issue 15, feature 5)."""
+
+    session_id: str
+    status: str
+    completed_tasks: int
+    total_tasks: int
+
+
+def test_event_data_passes_the_apps_own_session_update_through() -> None:
+    event = AppSessionUpdate(
+        topic="sessions",
+        seq=3,
+        ts=5,
+        session_id="s1",
+        status="running",
+        completed_tasks=1,
+        total_tasks=4,
+    )
+    wire = msgspec.to_builtins(PROFILES["event-data"].to_wire(event))
+    assert wire == {
+        "event": "session.update",
+        "session_id": "s1",
+        "data": {"status": "running", "completed_tasks": 1, "total_tasks": 4},
+    }
+    odd = AppSessionUpdate(
+        topic="sessions",
+        seq=4,
+        ts=6,
+        session_id="s1",
+        status="dancing",
+        completed_tasks=1,
+        total_tasks=4,
+    )
+    assert PROFILES["event-data"].to_wire(odd) is None, "not what its client reads: dropped"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from .base import Profile, ProfileCodec, iso_ts
 from .event_cmd import EventCmdProfile
+from .event_data import EventDataProfile
 from .flat_type import FlatTypeProfile
 from .type_data import TypeDataProfile
 from .type_payload import TypePayloadProfile
@@ -23,6 +24,7 @@ PROFILES: dict[str, Profile] = {
         TypePayloadProfile(),
         FlatTypeProfile(),
         EventCmdProfile(),
+        EventDataProfile(),
     )
 }
 """Every profile, by name."""
