@@ -37,6 +37,7 @@ from .transport.hooks import (
 from .transport.logs import RedactSecrets, redact_server_logs
 from .transport.middleware import FlowwireMiddleware
 from .transport.options import OptionArgs, Options
+from .transport.url_topics import UrlSubscription
 
 if TYPE_CHECKING:
     from .brokers.redis_broker import RedisBroker
@@ -71,6 +72,7 @@ __all__ = [
     "StreamPosition",
     "SyncReporter",
     "TokenHook",
+    "UrlSubscription",
     "default_topic",
     "may_command",
     "redact_server_logs",

@@ -22,7 +22,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import batch, bundle, codec, dashboard, fanout, memory, redis_latency, scale, slow
+from bench import (
+    batch,
+    bundle,
+    codec,
+    dashboard,
+    fanout,
+    memory,
+    profiles,
+    redis_latency,
+    scale,
+    slow,
+)
 from bench.environment import describe
 from bench.procstat import raise_fd_limit
 from bench.report import write_report
@@ -38,6 +49,7 @@ BENCHMARKS: dict[str, Callable[..., Any]] = {
     "batch": batch.run,
     "bundle": bundle.run,
     "dashboard": dashboard.run,
+    "profiles": profiles.run,
 }
 
 QUICK: dict[str, dict[str, Any]] = {
@@ -56,6 +68,7 @@ QUICK: dict[str, dict[str, Any]] = {
     "batch": {"clients": 8, "events": 20, "reps": 1},
     "bundle": {},  # sizes, not timings: the same at any size
     "dashboard": {"nodes": 30, "reps": 1},
+    "profiles": {"clients": 10, "events": 5, "reps": 1},
 }
 
 

@@ -476,6 +476,34 @@ class Report:
 
     # -- the whole ------------------------------------------------------------------
 
+    def profiles(self, data: dict[str, Any]) -> list[str]:
+        fanout = data["fanout"]
+        out = [
+            "## 10. Wire profiles",
+            "",
+            f"{data['clients']:,} subscribers of one topic in one process, {data['events']:,} "
+            "`node.status` events published, on the hub itself (no sockets): a wire "
+            "profile is one more codec, so an event is translated and encoded once per "
+            "profile in use, not once per connection.",
+            "",
+        ]
+        out += _table(
+            ["subscribers", "encodes per event", "hub CPU µs per delivery"],
+            [
+                [name, case["encodes_per_event"], case["us_per_delivery"]]
+                for name, case in fanout.items()
+            ],
+        )
+        out += ["", "**encode one `node.status`** (ns)", ""]
+        out += _table(["codec", "ns"], [[n, v] for n, v in data["encode_ns"].items()])
+        mixed = fanout["half JSON, half type-data"]["encodes_per_event"]
+        self.target(
+            "A wire profile adds at most one encode per published event",
+            f"{mixed:g} encodes per event for {data['clients']:,} subscribers on two codecs",
+            mixed <= 2,
+        )
+        return out
+
     def environment(self) -> list[str]:
         env = self.data.get("environment")
         if not env:
@@ -509,6 +537,7 @@ class Report:
             "batch": self.batch,
             "bundle": self.bundle,
             "dashboard": self.dashboard,
+            "profiles": self.profiles,
         }
         body: list[str] = []
         for name, section in sections.items():

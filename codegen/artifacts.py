@@ -13,6 +13,7 @@ from wsproto_schema.asyncapi import asyncapi_document
 from wsproto_schema.catalog import Catalog
 from wsproto_schema.json_schema import bundle_schema, direction_schema
 
+from .profiles import profile_files
 from .typescript import typescript_module
 
 __all__ = ["ARTIFACTS", "check", "render", "write"]
@@ -23,6 +24,7 @@ ARTIFACTS = (
     "client-frame.schema.json",
     "flowwire.ts",
     "asyncapi.json",
+    *profile_files(),
 )
 
 
@@ -39,6 +41,7 @@ def render(frames: FrameRegistry = registry, modules: Iterable[ModuleType] = ())
         "client-frame.schema.json": _json(direction_schema(catalog, "ClientFrame")),
         "flowwire.ts": typescript_module(catalog),
         "asyncapi.json": _json(asyncapi_document(catalog)),
+        **profile_files(),
     }
 
 

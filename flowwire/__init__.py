@@ -110,6 +110,9 @@ if TYPE_CHECKING:
         TokenHook as TokenHook,
     )
     from asgi_plugin import (
+        UrlSubscription as UrlSubscription,
+    )
+    from asgi_plugin import (
         default_topic as default_topic,
     )
     from asgi_plugin import (
@@ -152,6 +155,7 @@ _SERVER = (
     "StreamPosition",
     "SyncReporter",
     "TokenHook",
+    "UrlSubscription",
     "default_topic",
     "may_command",
     "redact_server_logs",

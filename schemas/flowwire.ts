@@ -235,6 +235,8 @@ export interface TopicPosition {
   seq: number;
   /** True when every event after `since` was replayed. */
   recovered: boolean;
+  /** The event-type filter of this subscription: only matching events come, so seqs skip (not a loss); resume with the last seq received. */
+  types?: string[] | null;
 }
 
 /** `data` of the reply to `unsubscribe`. */
@@ -288,6 +290,8 @@ export interface ErrorFrame {
   /** JSON path of the offending field, `$.topics[2]`. */
   path?: string | null;
   retry_after_ms?: number | null;
+  /** More about the error, by code: with `conflict` on a command naming a `workflow_id`, `{"candidates": [...]}`, the live executions it could mean. */
+  details?: JsonValue;
 }
 
 /** Heartbeat from the server: answer `{"type": "pong", "ts": <same ts>}`. */
@@ -639,6 +643,8 @@ export interface Subscribe {
   snapshot?: boolean;
   /** Accept `batch` frames: several queued frames in one (this connection). Default: `false`. */
   batch?: boolean;
+  /** Deliver only events whose `type` matches one of these (`*` matches any run of characters: `node.*`). Seq stays per topic: a filtered stream skips the seqs of the events it leaves out. */
+  types?: string[] | null;
 }
 
 /** Stop receiving topics' events. */
@@ -661,22 +667,26 @@ export interface Execute {
   idempotency_key?: string | null;
 }
 
-/** Pause, resume or stop an execution. */
+/** Pause, resume or stop an execution (named by `execution_id`, or by `workflow_id`). */
 export interface Control {
   type: "control";
   /** Chosen by the client; echoed by the reply or error. */
   ref?: string | null;
-  execution_id: string;
+  /** Default: `""`. */
+  execution_id?: string;
+  workflow_id?: string | null;
   action: ControlAction;
   idempotency_key?: string | null;
 }
 
-/** Answer an `input.requested` event. */
+/** Answer an `input.requested` event (of `execution_id`, or of `workflow_id`'s live run). */
 export interface Input {
   type: "input";
   /** Chosen by the client; echoed by the reply or error. */
   ref?: string | null;
-  execution_id: string;
+  /** Default: `""`. */
+  execution_id?: string;
+  workflow_id?: string | null;
   node_id: string;
   value: JsonValue;
   idempotency_key?: string | null;

@@ -103,6 +103,12 @@ def test_dashboard_renders_the_generated_graph_and_takes_every_event(quick_run: 
     assert 0 < dashboard["bundle"]["js_gzip_bytes"] < dashboard["bundle"]["js_bytes"]
 
 
+def test_a_profile_costs_one_encode_per_event_not_per_connection(quick_run: Path) -> None:
+    fanout = result(quick_run, "profiles")["fanout"]
+    assert fanout["type-data profile"]["encodes_per_event"] == 1
+    assert fanout["half JSON, half type-data"]["encodes_per_event"] == 2
+
+
 def test_report_has_every_section_and_its_plots(quick_run: Path) -> None:
     report = (quick_run / "benchmarks.md").read_text()
     for heading in (
@@ -116,6 +122,7 @@ def test_report_has_every_section_and_its_plots(quick_run: Path) -> None:
         "## 7. Batch frames",
         "## 8. Client bundle size",
         "## 9. Dashboard",
+        "## 10. Wire profiles",
         "## Machine and versions",
         "## Reproduce",
         "`--quick` run",

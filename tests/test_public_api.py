@@ -25,6 +25,7 @@ WSPROTO_SCHEMA = {
     "Frame",
     "Command",
     "Event",
+    "AppEvent",
     "Part",
     "StrictPart",
     "JsonValue",
@@ -132,6 +133,7 @@ CODEGEN = {
 ASGI_PLUGIN = {
     "FlowwireApp",
     "FlowwireMiddleware",
+    "UrlSubscription",
     "Options",
     "OptionArgs",
     # brokers and execution state

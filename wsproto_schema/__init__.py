@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import Command, Event, Frame, JsonValue, Part, StrictPart, Timestamp
+from .base import AppEvent, Command, Event, Frame, JsonValue, Part, StrictPart, Timestamp
 from .codec import Codec, JsonCodec, MsgpackCodec, WireData, missing_server_fields
 from .codes import (
     PROTOCOL_VERSION,
@@ -109,6 +109,7 @@ __all__ = [
     "SUBPROTOCOLS",
     "SUBPROTOCOL_JSON",
     "SUBPROTOCOL_MSGPACK",
+    "AppEvent",
     "Auth",
     "AuthResult",
     "Batch",

@@ -12,6 +12,7 @@ from typing import Annotated, Any, ClassVar
 import msgspec
 
 __all__ = [
+    "AppEvent",
     "Command",
     "Event",
     "Frame",
@@ -73,3 +74,12 @@ class Event(Frame, frozen=True, kw_only=True):
     ts: Annotated[int, msgspec.Meta(ge=1, description="Milliseconds since the Unix epoch.")] = 0
     workflow_id: str
     execution_id: str
+
+
+class AppEvent(Event, frozen=True, kw_only=True):
+    """An application event not tied to a workflow run (a chat session's `session.update`, a
+    notification): `workflow_id` and `execution_id` are optional, and the publisher names
+    the topic. Subclass it with a `tag` and `register_event` it, as for `Event`."""
+
+    workflow_id: str = ""
+    execution_id: str = ""

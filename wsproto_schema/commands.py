@@ -29,6 +29,16 @@ ControlAction = Literal["pause", "resume", "stop"]
 
 Topic = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
 Id = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+EventTypePattern = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+WorkflowId = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=256,
+        description="Instead of `execution_id`: the workflow whose one live execution is meant "
+        "(a `conflict` error, listing the candidates in `details`, when several are live).",
+    ),
+]
 
 
 class Auth(Command, tag="auth", frozen=True, kw_only=True):
@@ -61,6 +71,14 @@ class Subscribe(Command, tag="subscribe", frozen=True, kw_only=True):
             description="Accept `batch` frames: several queued frames in one (this connection)."
         ),
     ] = False
+    types: Annotated[
+        Annotated[list[EventTypePattern], msgspec.Meta(min_length=1)] | None,
+        msgspec.Meta(
+            description="Deliver only events whose `type` matches one of these (`*` matches "
+            "any run of characters: `node.*`). Seq stays per topic: a filtered stream skips "
+            "the seqs of the events it leaves out.",
+        ),
+    ] = None
 
 
 class Unsubscribe(Command, tag="unsubscribe", frozen=True, kw_only=True):
@@ -120,17 +138,19 @@ class Execute(Command, tag="execute", frozen=True, kw_only=True):
 
 
 class Control(Command, tag="control", frozen=True, kw_only=True):
-    """Pause, resume or stop an execution."""
+    """Pause, resume or stop an execution (named by `execution_id`, or by `workflow_id`)."""
 
-    execution_id: Id
+    execution_id: Id = ""
+    workflow_id: WorkflowId | None = None
     action: ControlAction
     idempotency_key: IdempotencyKey | None = None
 
 
 class Input(Command, tag="input", frozen=True, kw_only=True):
-    """Answer an `input.requested` event."""
+    """Answer an `input.requested` event (of `execution_id`, or of `workflow_id`'s live run)."""
 
-    execution_id: Id
+    execution_id: Id = ""
+    workflow_id: WorkflowId | None = None
     node_id: Id
     value: JsonValue
     idempotency_key: IdempotencyKey | None = None

@@ -63,6 +63,13 @@ class ErrorFrame(Frame, tag="error", frozen=True, kw_only=True):
         msgspec.Meta(description="JSON path of the offending field, `$.topics[2]`."),
     ] = None
     retry_after_ms: Annotated[int, msgspec.Meta(ge=0)] | None = None
+    details: Annotated[
+        JsonValue,
+        msgspec.Meta(
+            description="More about the error, by code: with `conflict` on a command naming a "
+            '`workflow_id`, `{"candidates": [...]}`, the live executions it could mean.'
+        ),
+    ] = None
 
 
 class Ping(Frame, tag="ping", frozen=True, kw_only=True):
@@ -111,6 +118,13 @@ class TopicPosition(Part, frozen=True, kw_only=True):
         bool,
         msgspec.Meta(description="True when every event after `since` was replayed."),
     ]
+    types: Annotated[
+        list[str] | None,
+        msgspec.Meta(
+            description="The event-type filter of this subscription: only matching events "
+            "come, so seqs skip (not a loss); resume with the last seq received."
+        ),
+    ] = None
 
 
 class SubscribeResult(Part, frozen=True, kw_only=True):

@@ -33,6 +33,7 @@ class ProtocolError(Exception):
         close_code: CloseCode | None = None,
         retry_after_ms: int | None = None,
         ref: str | None = None,
+        details: Any = None,
     ) -> None:
         super().__init__(message)
         self.code = code
@@ -41,6 +42,8 @@ class ProtocolError(Exception):
         self.close_code = close_code
         self.retry_after_ms = retry_after_ms
         self.ref = ref
+        self.details = details
+        """Plain data the error frame carries as `details` (a conflict's candidates)."""
 
     def to_frame(self, ref: str | None = None) -> ErrorFrame:
         """The `error` frame for this error; `ref` defaults to the failed frame's own."""
@@ -50,6 +53,7 @@ class ProtocolError(Exception):
             message=self.message,
             path=self.path,
             retry_after_ms=self.retry_after_ms,
+            details=self.details,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -60,6 +64,8 @@ class ProtocolError(Exception):
             data["path"] = self.path
         if self.retry_after_ms is not None:
             data["retry_after_ms"] = self.retry_after_ms
+        if self.details is not None:
+            data["details"] = self.details
         return data
 
     @classmethod
@@ -74,6 +80,7 @@ class ProtocolError(Exception):
             str(data.get("message", "")),
             path=data.get("path"),
             retry_after_ms=data.get("retry_after_ms"),
+            details=data.get("details"),
         )
 
     def __repr__(self) -> str:

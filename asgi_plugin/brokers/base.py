@@ -303,6 +303,12 @@ def stamp(event: Event) -> Event:
     """Fill in what a publisher may leave out: the default topic and the time."""
     changes: dict[str, Any] = {}
     if not event.topic:
+        if not event.workflow_id:
+            raise ws.ProtocolError(
+                ws.ErrorCode.INVALID_FRAME,
+                "$.topic: an event without a `workflow_id` must name its topic",
+                path="$.topic",
+            )
         changes["topic"] = default_topic(event.workflow_id)
     if not event.ts:
         changes["ts"] = int(time.time() * 1000)

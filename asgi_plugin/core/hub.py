@@ -12,7 +12,7 @@ from typing import Generic, Protocol, TypeVar
 
 from wsproto_schema import Codec, Event, WireData
 
-from .topics import is_pattern, pattern_prefix
+from .topics import is_pattern, is_private, pattern_prefix
 
 __all__ = ["Hub", "Subscriber"]
 
@@ -81,7 +81,7 @@ class Hub(Generic[S]):
         """Everyone who gets an event of `topic`, each once."""
         exact = self._exact.get(topic)
         prefixes = self._prefixes
-        if not prefixes:
+        if not prefixes or is_private(topic):  # no pattern reaches a private topic
             return exact or frozenset()
         matched: list[set[S]] = []
         if len(prefixes) < len(topic):
@@ -121,7 +121,12 @@ class Hub(Generic[S]):
             self._on_overflow(subscriber)
 
     def topic_count(self) -> int:
-        return len(self._exact) + len(self._prefixes)
+        """Topics and patterns subscribed to (the private topics every connection has are
+        not counted)."""
+        exact = sum(not is_private(topic) for topic in self._exact)
+        return exact + len(self._prefixes)
 
     def subscription_count(self) -> int:
-        return sum(map(len, self._exact.values())) + sum(map(len, self._prefixes.values()))
+        """Subscriptions to topics and patterns (private topics not counted)."""
+        exact = sum(len(m) for topic, m in self._exact.items() if not is_private(topic))
+        return exact + sum(map(len, self._prefixes.values()))

@@ -33,7 +33,8 @@ from .actions import (
     SubscribeRequest,
 )
 from .catchup import CatchUp, Holding
-from .topics import default_topic, validate_topic
+from .filters import TypeFilter, validate_type_pattern
+from .topics import default_topic, is_pattern, is_private, matches, validate_topic
 
 __all__ = ["Session", "SessionLimits"]
 
@@ -58,6 +59,9 @@ class SessionLimits:
     auth_timeout_ms: int = 10_000
     max_held_frames: int = 1_000
     """Live events held while a subscription's catch-up is sent; past this, 4008."""
+    silence_closes: bool = True
+    """A client silent for heartbeat + timeout is closed (4002); False for the clients of
+    a wire profile that send nothing regularly (they never see the server's ping)."""
 
 
 @dataclass(slots=True)
@@ -96,6 +100,12 @@ class Session:
     floors: dict[str, int] = field(default_factory=dict)
     """After a catch-up, per topic, the seq it went up to, until a later live event
     arrives: an event at or below it is not sent again (see `Holding.floors`)."""
+    type_filters: dict[str, TypeFilter | None] = field(default_factory=dict)
+    """Per subscription (topic or pattern) being set up or held, its event-type filter
+    (None: every type), once any subscription of the connection has one."""
+    private: frozenset[str] = frozenset()
+    """The connection's own private topics (`@connection:…`, `@principal:…`, `@all`): the
+    only ones starting with `@` it may subscribe to."""
     _reserved: int = 0
     _invalid: int = 0
     last_received: float = field(init=False)
@@ -155,6 +165,8 @@ class Session:
 
     def silence_deadline(self) -> float:
         limits = self.limits
+        if not limits.silence_closes:
+            return math.inf
         return self.last_received + (limits.heartbeat_ms + limits.heartbeat_timeout_ms) / 1000
 
     def on_timer(self, now: float) -> list[Action]:
@@ -237,6 +249,11 @@ class Session:
         if isinstance(command, ws.Execute):
             return self._execute(command)
         if isinstance(command, (ws.Control, ws.Input)):
+            if bool(command.execution_id) == (command.workflow_id is not None):
+                path = "$.execution_id"
+                message = f"{path}: give either `execution_id` or `workflow_id`"
+                error = ProtocolError(ErrorCode.INVALID_FRAME, message, path=path)
+                return self._error(error, command.ref)
             return [CommandRequest(command)]
         if isinstance(command, ws.ListExecutions):
             return self._list(command)
@@ -248,6 +265,16 @@ class Session:
                 path = f"$.topics[{index}]"
                 error = ProtocolError(ErrorCode.INVALID_FRAME, f"{path}: {problem}", path=path)
                 return self._error(error, command.ref)
+            if is_private(topic) and (is_pattern(topic) or topic not in self.private):
+                path = f"$.topics[{index}]"
+                message = f"{path}: {topic!r} is another connection's private topic"
+                error = ProtocolError(ErrorCode.FORBIDDEN, message, path=path)
+                return self._error(error, command.ref)
+        for index, pattern in enumerate(command.types or ()):
+            if problem := validate_type_pattern(pattern):
+                path = f"$.types[{index}]"
+                error = ProtocolError(ErrorCode.INVALID_FRAME, f"{path}: {problem}", path=path)
+                return self._error(error, command.ref)
         topics = tuple(dict.fromkeys(command.topics))
         new = sum(t not in self.subscriptions for t in topics)
         limit = self.limits.max_subscriptions
@@ -257,14 +284,29 @@ class Session:
         # Counted against the limit while the broker works, so two quick subscribes
         # cannot both pass the check.
         self._reserved += new
+        type_filter = TypeFilter(command.types) if command.types else None
+        if type_filter is not None or self.type_filters:
+            # Set now: live events of these topics are filtered from the moment they are held.
+            for topic in self.subscriptions:
+                self.type_filters.setdefault(topic, None)
+            self.type_filters.update(dict.fromkeys(topics, type_filter))
         since = {t: p for t, p in (command.since or {}).items() if t in topics}
         return [SubscribeRequest(command.ref, topics, since, command.snapshot, new, command.batch)]
+
+    def subscribe_from_url(
+        self, ref: str, topics: tuple[str, ...], types: tuple[str, ...] | None
+    ) -> list[Action]:
+        """The subscription the connection's URL names, made as if the client had sent it
+        (its reply or error carries `ref`)."""
+        command = ws.Subscribe(ref=ref, topics=list(topics), types=list(types) if types else None)
+        return self._subscribe(command)
 
     def _unsubscribe(self, command: ws.Unsubscribe) -> list[Action]:
         topics = tuple(t for t in dict.fromkeys(command.topics) if t in self.subscriptions)
         self.subscriptions.difference_update(topics)
         for topic in topics:
             self.floors.pop(topic, None)
+            self.type_filters.pop(topic, None)
         reply = ws.Reply(ref=command.ref, data={"topics": list(topics)})
         return [Leave(topics), Send(reply)]
 
@@ -306,6 +348,19 @@ class Session:
             self.holding = None
         return actions
 
+    def accepts(self, event: Event) -> bool:
+        """Whether an event passes the connection's event-type filters: some subscription
+        (being set up, or held) that covers its topic has no filter or one it matches.
+        Call only while `type_filters` is not empty: the hot path skips it otherwise."""
+        event_type: str = type(event).__struct_config__.tag  # type: ignore[assignment]
+        topic = event.topic
+        for subscription, type_filter in self.type_filters.items():
+            if matches(subscription, topic) and (
+                type_filter is None or type_filter.accepts(event_type)
+            ):
+                return True
+        return False
+
     def covered(self, event: Event) -> bool:
         """Whether a live event is one the subscription's catch-up already gave the client
         (call only while `floors` is not empty: the hot path skips it otherwise)."""
@@ -331,7 +386,12 @@ class Session:
             return []
         continuing = self.subscriptions.intersection(request.topics)
         self.subscriptions.update(request.topics)
-        positions = {topic: _position(c.position) for topic, c in catch_ups.items()}
+        if self.type_filters:
+            catch_ups = {topic: self._filtered(topic, c) for topic, c in catch_ups.items()}
+        positions = {
+            topic: _position(c.position, self.type_filters.get(topic))
+            for topic, c in catch_ups.items()
+        }
         actions: list[Action] = [Send(ws.Reply(ref=request.ref, data={"topics": positions}))]
         if holding is not None:
             for topic in request.topics:
@@ -393,6 +453,8 @@ class Session:
             self._reserved -= request.reserved
             if self.closed is None:
                 self.subscriptions.add(request.topic)
+                if self.type_filters:
+                    self.type_filters.setdefault(request.topic, None)
                 if self.holding is not None:
                     actions += self.holding.release(request.topic)
         return actions
@@ -411,6 +473,8 @@ class Session:
             dropped = tuple(t for t in requested if t not in self.subscriptions)
             if dropped:
                 actions.append(Leave(dropped))
+                for topic in dropped:
+                    self.type_filters.pop(topic, None)
             holding = self.holding
             if holding is not None:
                 # Live events of topics the client already had are still its events.
@@ -441,6 +505,36 @@ class Session:
         newest = sorted(unique.values(), key=lambda e: e.started_ts or e.ts, reverse=True)
         result = ws.ListResult(executions=newest[: request.limit])
         return [Send(ws.Reply(ref=request.ref, data=_builtins(result)))]
+
+    def ambiguous(
+        self, request: CommandRequest, candidates: list[ws.ExecutionSummary]
+    ) -> list[Action]:
+        """A command named a `workflow_id`, and it has no live execution the principal may
+        act on (not_found), or several (conflict, listing them in `details`)."""
+        command = request.command
+        assert isinstance(command, (ws.Control, ws.Input))
+        path = "$.workflow_id"
+        if not candidates:
+            message = f"{path}: no live execution of {command.workflow_id!r}"
+            return self.fail(request, ProtocolError(ErrorCode.NOT_FOUND, message, path=path))
+        message = (
+            f"{path}: {len(candidates)} live executions of {command.workflow_id!r}: "
+            "name one by `execution_id`"
+        )
+        details = {"candidates": [_builtins(c) for c in candidates]}
+        error = ProtocolError(ErrorCode.CONFLICT, message, path=path, details=details)
+        return self.fail(request, error)
+
+    def _filtered(self, topic: str, catch_up: CatchUp) -> CatchUp:
+        type_filter = self.type_filters.get(topic)
+        if type_filter is None or not catch_up.replay:
+            return catch_up
+        replay = [
+            e
+            for e in catch_up.replay
+            if type_filter.accepts(type(e).__struct_config__.tag)  # type: ignore[arg-type]
+        ]
+        return CatchUp(catch_up.position, replay, catch_up.snapshots)
 
     def _settle(self, request: SubscribeRequest) -> None:
         self._reserved -= request.reserved
@@ -473,5 +567,8 @@ def _builtins(part: ws.Part) -> dict[str, Any]:
     return data
 
 
-def _position(position: ws.TopicPosition) -> dict[str, Any]:
-    return {"epoch": position.epoch, "seq": position.seq, "recovered": position.recovered}
+def _position(position: ws.TopicPosition, type_filter: TypeFilter | None) -> dict[str, Any]:
+    data = {"epoch": position.epoch, "seq": position.seq, "recovered": position.recovered}
+    if type_filter is not None:
+        data["types"] = list(type_filter.patterns)
+    return data

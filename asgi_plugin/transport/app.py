@@ -9,9 +9,12 @@ import secrets
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
+from msgspec.structs import replace
+
 import wsproto_schema as ws
 from asgi_plugin.core.actions import Send as SendFrame
 from asgi_plugin.core.principals import principal_id
+from asgi_plugin.core.topics import ALL_TOPIC, connection_topic, principal_topic
 from asgi_plugin.engine.reporter import Reporter
 from wsproto_schema import SUBPROTOCOL_MSGPACK, CloseCode, Event
 
@@ -24,6 +27,7 @@ from .options import Options
 from .origins import host_allowed, origin_allowed, request_site
 from .runtime import Runtime
 from .types import Receive, Scope, Send
+from .url_topics import match_url
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -133,6 +137,21 @@ class FlowwireApp:
         """`publish`, returning the event as published (topic, seq and ts filled in)."""
         return await self.runtime.publish_event(event, idempotency_key=idempotency_key)
 
+    async def send_to_connection(self, connection_id: str, event: Event) -> int:
+        """Publish an event to one connection (the `connection_id` of its `welcome`), on its
+        private topic `@connection:{connection_id}`, wherever it is connected."""
+        return await self.publish(replace(event, topic=connection_topic(connection_id)))
+
+    async def send_to_principal(self, principal_id: str, event: Event) -> int:
+        """Publish an event to every connection of a principal (by its id: `id`, `sub` or
+        `user_id`, see `principal_id`), on `@principal:{principal_id}`; a client resumes
+        it by subscribing to that topic with `since`."""
+        return await self.publish(replace(event, topic=principal_topic(principal_id)))
+
+    async def broadcast_all(self, event: Event) -> int:
+        """Publish an event to every connection, on `@all`."""
+        return await self.publish(replace(event, topic=ALL_TOPIC))
+
     def publish_threadsafe(
         self, event: Event, *, idempotency_key: str | None = None
     ) -> concurrent.futures.Future[int]:
@@ -183,6 +202,11 @@ class FlowwireApp:
                 scope, send, 403, f"origin {handshake.origin!r} is not allowed", why="origin"
             )
             return
+        try:
+            url = match_url(options.url_subscriptions, _local_path(scope), handshake.query)
+        except ValueError as exc:
+            await self._refuse(scope, send, 400, str(exc), why="url")
+            return
         subprotocol, acceptable = pick_subprotocol(handshake.subprotocols)
         if not acceptable:
             offer = ", ".join(ws.SUBPROTOCOLS)
@@ -213,9 +237,12 @@ class FlowwireApp:
                 return
             authenticated = principal is not None
         await send({"type": "websocket.accept", "subprotocol": subprotocol})
-        codec = runtime.msgpack if subprotocol == SUBPROTOCOL_MSGPACK else runtime.json
+        codec: ws.Codec = runtime.msgpack if subprotocol == SUBPROTOCOL_MSGPACK else runtime.json
+        profile = (url.profile if url is not None else None) or options.wire_profile
+        if profile is not None and subprotocol is None:
+            codec = runtime.profile_codec(profile)  # a client that offers flowwire gets it
         connection = Connection(
-            runtime, send, codec, handshake, principal, secrets.token_hex(8), authenticated
+            runtime, send, codec, handshake, principal, secrets.token_hex(8), authenticated, url
         )
         if not runtime.admit(connection, principal_id(principal)):
             await self._turn_away(connection, send)
@@ -266,6 +293,8 @@ class FlowwireApp:
         assert isinstance(welcome, SendFrame)
         for frame in (welcome.frame, goaway):
             data = connection.codec.encode(frame)
+            if not data:
+                continue  # a wire profile with no name for it
             kind = "text" if isinstance(data, str) else "bytes"
             await send({"type": "websocket.send", kind: data})
         close = int(CloseCode.TRY_AGAIN_LATER)
@@ -295,3 +324,10 @@ class FlowwireApp:
             await send({"type": "websocket.http.response.body", "body": body})
         else:
             await send({"type": "websocket.close", "code": int(close_code), "reason": reason})
+
+
+def _local_path(scope: Scope) -> str:
+    """The request's path under the mount (`/workflow/w1` of `/ws/workflow/w1`)."""
+    path: str = scope.get("path", "")
+    root: str = scope.get("root_path", "")
+    return path[len(root) :] if root and path.startswith(root) else path

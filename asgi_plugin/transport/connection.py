@@ -13,6 +13,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 import msgspec
@@ -33,10 +34,20 @@ from asgi_plugin.core.actions import (
 )
 from asgi_plugin.core.outbox import CloseItem
 from asgi_plugin.core.principals import expires_at, principal_id
-from asgi_plugin.core.session import Session
-from asgi_plugin.core.topics import default_topic, is_pattern, pattern_prefix
+from asgi_plugin.core.session import Session, SessionLimits
+from asgi_plugin.core.topics import (
+    ALL_TOPIC,
+    PRIVATE_TOPICS,
+    connection_topic,
+    default_topic,
+    is_pattern,
+    is_private,
+    pattern_prefix,
+    principal_topic,
+)
 from asgi_plugin.engine.handlers import CommandContext, CommandHandler
 from wsproto_schema import CloseCode, Event, WireData
+from wsproto_schema.profiles import ProfileCodec
 
 from .errors import wire_error
 from .handshake import Handshake, pick_subprotocol
@@ -44,6 +55,7 @@ from .hooks import ConnectionInfo, Principal, may_command, resolve
 from .runtime import Runtime
 from .types import Message, Receive
 from .types import Send as SendMessage
+from .url_topics import URL_REF, UrlMatch
 from .writer import Writer
 
 __all__ = ["Connection"]
@@ -69,6 +81,7 @@ class Connection:
         "_reader",
         "_send",
         "_timer",
+        "_url",
         "codec",
         "connection_id",
         "handshake",
@@ -87,6 +100,7 @@ class Connection:
         principal: Principal,
         connection_id: str,
         authenticated: bool,
+        url: UrlMatch | None = None,
         *,
         engine: bool = False,
     ) -> None:
@@ -111,7 +125,13 @@ class Connection:
             codec=codec,
             connection_id=connection_id,
             now=time.time(),
-            limits=runtime.engine_limits if engine else runtime.limits,
+            limits=(
+                runtime.engine_limits
+                if engine
+                else runtime.limits
+                if _answers_silence(codec)
+                else _patient(runtime.limits)
+            ),
             authenticated=authenticated,
             server=options.server_name,
             engine=engine,
@@ -123,6 +143,8 @@ class Connection:
         self._peer_close: int | None = None
         self._reader: asyncio.Task[Any] | None = None
         self._timer: asyncio.TimerHandle | None = None
+        self._url = url
+        """Topics the URL subscribes to, until they are (after `auth`, if it is awaited)."""
 
     # -- the hub's side ---------------------------------------------------------
 
@@ -130,6 +152,8 @@ class Connection:
         """Queue a published event (called by the hub, never awaits); False when this
         connection cannot take it (the hub then closes it as a slow consumer)."""
         session = self.session
+        if not data or (session.type_filters and not session.accepts(event)):
+            return True  # a type its wire profile or its subscriptions leave out
         if session.holding is not None:
             held = session.held(event, data)
             if held is not None:
@@ -156,6 +180,7 @@ class Connection:
                 self.handshake.client,
             )
             await self.runtime.lifecycle.connected(self.info)
+            await self._join_private()
             while True:
                 message = await receive()
                 kind = message["type"]
@@ -184,7 +209,7 @@ class Connection:
             return
         self.writer.cancel()
         goaway = ws.Goaway(reason="server shutdown", reconnect_ms=self.runtime.options.reconnect_ms)
-        data = self.codec.encode(goaway)
+        data = self.codec.encode(goaway)  # "" when the wire profile has no `goaway`
         message: Message = {
             "type": "websocket.send",
             "text" if isinstance(data, str) else "bytes": data,
@@ -195,7 +220,8 @@ class Connection:
             "reason": "server shutdown",
         }
         try:
-            await asyncio.wait_for(self._send(message), 1)
+            if data:
+                await asyncio.wait_for(self._send(message), 1)
             await asyncio.wait_for(self._send(close), 1)
         except (Exception, asyncio.CancelledError) as exc:
             # Best effort while the server tears the connection down; the cancellation
@@ -263,17 +289,28 @@ class Connection:
         again later) for any other reason."""
         if self._closing:
             return
+        if reason == "server shutdown" and not _reconnects_after_clean_close(self.codec):
+            self._end_uncleanly(reason)
+            return
         frame = ws.Goaway(reason=reason, reconnect_ms=reconnect_ms)
-        queued = self.writer.push(self.codec.encode(frame))
+        queued = self._push_now(self.codec.encode(frame))
         code = CloseCode.GOING_AWAY if reason == "server shutdown" else CloseCode.TRY_AGAIN_LATER
         self.close(code, reason, drop_pending=not queued)
+
+    def _end_uncleanly(self, reason: str) -> None:
+        """Shut down without a close frame: the server drops the TCP connection (uvicorn;
+        hypercorn sends 1011), which such clients take as a reason to reconnect."""
+        self._closing = True
+        self.session.close(CloseCode.GOING_AWAY, reason)
+        self.runtime.forget(self, keep_registered=True)
+        self.abandon()
 
     def reset(self, topic: str) -> None:
         """The topic's stream was lost: tell the client to reconnect and resynchronize."""
         if self._closing:
             return
         frame = ws.Goaway(reason=f"stream of {topic!r} was reset", reconnect_ms=0)
-        queued = self.writer.push(self.codec.encode(frame))
+        queued = self._push_now(self.codec.encode(frame))
         self.close(CloseCode.SERVICE_RESTART, "stream reset", drop_pending=not queued)
 
     async def closed(self) -> None:
@@ -335,7 +372,14 @@ class Connection:
             self.runtime.release(action.topics)
         return 0
 
+    def _push_now(self, data: WireData) -> bool:
+        """Queue a frame of the connection's own (not a published event); True when queued,
+        or when its wire profile has no name for it (then there is nothing to send)."""
+        return self.writer.push(data) if data else True
+
     def _push(self, data: WireData) -> None:
+        if not data:
+            return  # a frame the connection's wire profile has no name for
         if not self._closing and not self.writer.push(data):
             self.overflow()
 
@@ -409,6 +453,32 @@ class Connection:
         self.session.credentials_until(expires_at(principal))
         self._reschedule()
         await self._run(self.session.succeed(request, ws.AuthResult(principal=_public(principal))))
+        await self._join_private()
+
+    async def _join_private(self) -> None:
+        """Deliver the connection's private topics (its own, its principal's, `@all`) once it
+        is authenticated, then subscribe to what its URL names."""
+        session = self.session
+        if not session.authenticated or self._closing:
+            return
+        topics = [connection_topic(self.connection_id), ALL_TOPIC]
+        owner = principal_id(self.principal)
+        if owner is not None:
+            topics.append(principal_topic(owner))
+        new = [topic for topic in topics if topic not in session.private]
+        if new:
+            session.private |= frozenset(new)
+            self.runtime.hub.subscribe(self, new)
+        if PRIVATE_TOPICS not in self.runtime.watches:
+            # One watch per process for every private topic (not one per connection): the
+            # hub hands each event to its own connections only.
+            try:
+                await self.runtime.watch([PRIVATE_TOPICS])
+            except BrokerUnavailable as exc:  # the next connection tries again
+                logger.warning("flowwire: private topics not delivered here yet: %s", exc)
+        url, self._url = self._url, None
+        if url is not None and url.topics:
+            await self._run(self.session.subscribe_from_url(URL_REF, url.topics, url.types))
 
     async def _subscribe(self, request: SubscribeRequest) -> None:
         for index, topic in enumerate(request.topics):
@@ -443,6 +513,8 @@ class Connection:
                 found = await broker.topics(pattern_prefix(topic)) if is_pattern(topic) else [topic]
                 topics.update(dict.fromkeys(found))
             for topic in topics:
+                if is_private(topic) and topic not in self.session.private:
+                    continue  # another connection's: never listed, whatever `authorize` says
                 if await self._authorized("subscribe", topic):
                     executions += await broker.executions(topic, nodes=request.nodes)
         except Exception as exc:
@@ -460,17 +532,52 @@ class Connection:
         if isinstance(command, ws.Execute):
             await self._execute(request, command, handler, context)
             return
+        action = "control" if isinstance(command, ws.Control) else "input"
+        if command.workflow_id is not None:
+            resolved = await self._by_workflow(request, command, action)
+            if resolved is None:
+                return
+            request, command = resolved
         topic = await self.runtime.broker.execution_topic(command.execution_id)
         if topic is None:
             await self._run(self.session.unknown_execution(request))
             return
-        action = "control" if isinstance(command, ws.Control) else "input"
         if not await self._authorized(action, topic) or not await self._may_command(command):
             await self._run(self.session.denied(request, action))
             return
         await self._answer(
             request, self._once(request, lambda: self._dispatch(command, handler, context))
         )
+
+    async def _by_workflow(
+        self, request: CommandRequest, command: ws.Control | ws.Input, action: str
+    ) -> tuple[CommandRequest, ws.Control | ws.Input] | None:
+        """A command naming a `workflow_id`: the one live execution of the workflow this
+        principal may act on, put in as `execution_id`; None when there is not exactly
+        one (the session has answered `not_found`, or `conflict` with the candidates)."""
+        assert command.workflow_id is not None
+        topic = default_topic(command.workflow_id)
+        candidates: list[ws.ExecutionSummary] = []
+        try:
+            if await self._authorized(action, topic):
+                for execution in await self.runtime.broker.executions(topic, nodes=False):
+                    if execution.status not in ("running", "paused"):
+                        continue
+                    named = msgspec.structs.replace(
+                        command, execution_id=execution.execution_id, workflow_id=None
+                    )
+                    if await self._may_command(named):
+                        candidates.append(execution)
+        except Exception as exc:
+            await self._run(self.session.fail(request, self._failure(exc, request)))
+            return None
+        if len(candidates) != 1:
+            await self._run(self.session.ambiguous(request, candidates))
+            return None
+        named = msgspec.structs.replace(
+            command, execution_id=candidates[0].execution_id, workflow_id=None
+        )
+        return CommandRequest(named, request.topic, request.reserved), named
 
     async def _execute(
         self,
@@ -574,3 +681,17 @@ def _public(principal: Principal) -> Any:
         return msgspec.to_builtins(principal)
     except TypeError:
         return None
+
+
+def _answers_silence(codec: ws.Codec) -> bool:
+    """Whether the codec's clients send something regularly (canonical clients answer the
+    server's ping; a wire profile says whether its clients ping on their own)."""
+    return not isinstance(codec, ProfileCodec) or codec.profile.silence_timeout
+
+
+def _patient(limits: SessionLimits) -> SessionLimits:
+    return replace(limits, silence_closes=False)
+
+
+def _reconnects_after_clean_close(codec: ws.Codec) -> bool:
+    return not isinstance(codec, ProfileCodec) or codec.profile.reconnects_after_clean_close

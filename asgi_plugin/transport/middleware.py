@@ -49,8 +49,10 @@ class FlowwireMiddleware:
         path = scope.get("path", "")
         root = scope.get("root_path", "")
         local = path[len(root) :] if root and path.startswith(root) else path
+        # WebSockets under the path too when the URL may name topics (`/ws/workflow/w1`).
+        below = kind == "http" or bool(self.flowwire.options.url_subscriptions)
         mine = local.rstrip("/") in (self.path, self.path + "/engine") or (
-            kind == "http" and local.startswith(self.path + "/")
+            below and local.startswith(self.path + "/")
         )
         if mine:
             await self.flowwire({**scope, "root_path": root + self.path}, receive, send)

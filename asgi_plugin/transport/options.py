@@ -17,6 +17,7 @@ import wsproto_schema
 from asgi_plugin.brokers.base import Broker
 from asgi_plugin.core.session import SessionLimits
 from asgi_plugin.engine.handlers import CommandHandler
+from wsproto_schema.profiles import profile_named
 
 from .hooks import (
     AuthenticateHook,
@@ -27,6 +28,7 @@ from .hooks import (
     OnDisconnectHook,
     TokenHook,
 )
+from .url_topics import UrlSubscription
 
 __all__ = ["OptionArgs", "Options"]
 
@@ -125,6 +127,12 @@ class Options:
     """Refuse to start in one of several worker processes (`uvicorn --workers 4`) with the
     memory broker, which each worker would have its own of (see workers.py); False logs
     an error and starts anyway."""
+    wire_profile: str | None = None
+    """Speak a wire profile (`type-data`, …: see docs/migrating.md) to every connection of
+    the mount that does not offer a flowwire subprotocol; None = the canonical protocol."""
+    url_subscriptions: Sequence[UrlSubscription] = ()
+    """Paths under the mount (`/workflow/{workflow_id}`) and query parameters (`?topics=a,b`)
+    that subscribe a connection to topics when it connects (see `UrlSubscription`)."""
 
     def __post_init__(self) -> None:
         hints = typing.get_type_hints(Options)
@@ -134,6 +142,9 @@ class Options:
                 expected = _describe(hints[option.name])
                 hint = " (a list, not one string)" if isinstance(value, str) else ""
                 raise TypeError(f"option {option.name} takes {expected}, got {value!r}{hint}")
+        for profile in [self.wire_profile, *(u.profile for u in self.url_subscriptions)]:
+            if profile is not None:
+                profile_named(profile)  # ValueError naming the profiles there are
         for name in _POSITIVE:
             if getattr(self, name) <= 0:
                 raise ValueError(f"option {name} must be positive, got {getattr(self, name)!r}")
@@ -225,6 +236,8 @@ class OptionArgs(TypedDict, total=False):
     asyncapi_title: str
     asyncapi_version: str | None
     refuse_split_workers: bool
+    wire_profile: str | None
+    url_subscriptions: Sequence[UrlSubscription]
 
 
 _POSITIVE = (

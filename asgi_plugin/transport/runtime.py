@@ -27,6 +27,7 @@ from asgi_plugin.core.principals import principal_id
 from asgi_plugin.engine.handlers import CommandContext, CommandHandler
 from asgi_plugin.engine.reporter import Publisher, Reporter
 from wsproto_schema import Event
+from wsproto_schema.profiles import ProfileCodec, profile_named
 
 from .engines import Engines
 from .lifecycle import Lifecycle
@@ -98,6 +99,7 @@ class Runtime:
         self.broker.bind(self)
         self.json = ws.JsonCodec()
         self.msgpack = ws.MsgpackCodec()
+        self._profiles: dict[str, ProfileCodec] = {}
         self.connections: set[Member] = set()
         self._per_principal: Counter[str] = Counter()
         self._principal_of: dict[Member, str] = {}
@@ -116,6 +118,14 @@ class Runtime:
         if options.engine_key is not None:
             self.engines = Engines(self.broker, options.handler)
             self.handler = self.engines
+
+    def profile_codec(self, name: str) -> ProfileCodec:
+        """The one codec of a wire profile in this app: the hub encodes an event once per
+        codec in use, so once per profile, whatever the number of its connections."""
+        codec = self._profiles.get(name)
+        if codec is None:
+            codec = self._profiles[name] = ProfileCodec(profile_named(name))
+        return codec
 
     # -- lifecycle ------------------------------------------------------------------------
 

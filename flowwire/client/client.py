@@ -17,7 +17,7 @@ import asyncio
 import logging
 import random as _random
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Literal, TypeVar, Union
 
 import msgspec
@@ -283,10 +283,11 @@ class FlowwireClient:
 
     # -- topics -----------------------------------------------------------------------
 
-    async def subscribe(self, *topics: str) -> None:
+    async def subscribe(self, *topics: str, types: Sequence[str] | None = None) -> None:
         """Receive `topics` (and resume them after every reconnect); returns once the
-        server replied (snapshots or the replay follow)."""
-        need = self._core.subscribe(list(topics))
+        server replied (snapshots or the replay follow). With `types` (`["node.*"]`), only
+        events of those types come, and the seqs they skip are not taken for a loss."""
+        need = self._core.subscribe(list(topics), types)
         self._flush()
         if not need:
             return

@@ -25,7 +25,7 @@ each close whether and when to reconnect (`ReconnectPolicy`, `give_up_after_ms`)
 from __future__ import annotations
 
 import random as _random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Union
 
@@ -167,8 +167,9 @@ class ClientCore:
         self.positions = Positions()
         self.store = ExecutionStore()
         self.commands = PendingCommands()
-        self.topics: dict[str, None] = {}
-        """The topics and patterns wanted, in order: (re)subscribed on every connection."""
+        self.topics: dict[str, tuple[str, ...] | None] = {}
+        """The topics and patterns wanted, in order, each with its event-type filter (None:
+        every type): (re)subscribed on every connection."""
         self.subscribed: set[str] = set()
         """Topics the current connection has a subscribe reply for."""
         self.state = "idle"
@@ -201,11 +202,14 @@ class ClientCore:
 
     # -- the application's calls -------------------------------------------------------
 
-    def subscribe(self, topics: list[str]) -> list[str]:
-        """Want `topics` from now on; returns those that need a subscribe reply."""
-        new = [t for t in dict.fromkeys(topics) if t not in self.topics]
+    def subscribe(self, topics: list[str], types: Sequence[str] | None = None) -> list[str]:
+        """Want `topics` from now on (only events of `types`, when given); returns those
+        that need a subscribe reply."""
+        wanted = tuple(types) if types else None
+        new = [t for t in dict.fromkeys(topics) if self.topics.get(t, ()) != wanted]
         for topic in new:
-            self.topics[topic] = None
+            self.topics[topic] = wanted
+            self.subscribed.discard(topic)
         if self.ready and new:
             self._send_subscribe(new)
         return [t for t in topics if t not in self.subscribed]
@@ -445,10 +449,22 @@ class ClientCore:
     # -- helpers -------------------------------------------------------------------------
 
     def _send_subscribe(self, topics: list[str]) -> None:
-        ref = self._ref("s")
-        since = self.positions.since([t for t in topics if not is_pattern(t)])
-        self._subscribes[ref] = tuple(topics)
-        self._send(ws.Subscribe(ref=ref, topics=topics, since=since or None, batch=self.batch))
+        """One `subscribe` per event-type filter among `topics`."""
+        by_filter: dict[tuple[str, ...] | None, list[str]] = {}
+        for topic in topics:
+            by_filter.setdefault(self.topics.get(topic), []).append(topic)
+        for types, group in by_filter.items():
+            ref = self._ref("s")
+            since = self.positions.since([t for t in group if not is_pattern(t)])
+            self._subscribes[ref] = tuple(group)
+            subscribe = ws.Subscribe(
+                ref=ref,
+                topics=group,
+                since=since or None,
+                batch=self.batch,
+                types=list(types) if types else None,
+            )
+            self._send(subscribe)
 
     def _ref(self, prefix: str) -> str:
         self._internal += 1

@@ -54,6 +54,9 @@ class Position:
     floor: int = 0
     """Seqs up to here may be skipped: covered by the snapshots of a reset."""
     resyncing: bool = False
+    filtered: bool = False
+    """The subscription filters by event type: seqs skip the events it leaves out, so a
+    jump is no gap."""
 
     def since(self) -> ws.SincePosition | None:
         if self.epoch is None:
@@ -83,10 +86,12 @@ class Positions:
         """Record a subscribe reply for an exact topic; True when it is a reset
         (drop the topic's state: its snapshots follow)."""
         position = self._topics.get(topic)
+        filtered = reply.types is not None
         if reply.recovered and position is not None and position.epoch == reply.epoch:
             position.resyncing = False
+            position.filtered = filtered
             return False
-        self._topics[topic] = Position(seq=reply.seq, epoch=reply.epoch)
+        self._topics[topic] = Position(seq=reply.seq, epoch=reply.epoch, filtered=filtered)
         return True
 
     def pattern_subscribed(self, pattern: str, exact: set[str]) -> list[str]:
@@ -116,7 +121,7 @@ class Positions:
             return Verdict.RESYNCING
         if seq <= position.seq:
             return Verdict.DUPLICATE
-        if seq > max(position.seq, position.floor) + 1:
+        if seq > max(position.seq, position.floor) + 1 and not position.filtered:
             if position.epoch is not None:
                 position.resyncing = True
                 return Verdict.GAP

@@ -17,7 +17,7 @@ from asgi_plugin.demo.samples import SAMPLES
 from flowwire.client import CommandTimeout, ExecutionStore, Reset, Unauthorized
 from tests.clients.proxy import Proxy
 from tests.clients.recorder import APP, Recorder, sleeper, streaming
-from tests.servers.harness import ServerProcess, WsClient
+from tests.servers.harness import ServerProcess, WsClient, publish
 
 Start = Callable[..., ServerProcess]
 SERVER = "uvicorn-sansio"
@@ -307,3 +307,38 @@ async def test_a_consumer_that_falls_behind_gets_resets_and_snapshots_not_unboun
         assert rebuilt.get(run.execution_id).to_snapshot() == done.to_snapshot()  # type: ignore[union-attr]
         await stream.aclose()
     assert seen.errors == []
+
+
+def mixed(start: int, stop: int) -> list[dict[str, Any]]:
+    """node.status at even positions, execution.log at odd ones (seqs start + 1 …)."""
+    common = {"workflow_id": "filtered", "execution_id": "x"}
+    return [
+        {"type": "execution.log", **common, "level": "info", "message": f"line {i}"}
+        if i % 2
+        else {"type": "node.status", **common, "node_id": f"n{i}", "status": "running"}
+        for i in range(start, stop)
+    ]
+
+
+async def test_a_filtered_subscription_takes_skipped_seqs_for_no_gap_and_resumes_filtered(
+    start_server: Start, proxy_for: Any
+) -> None:
+    """Issue 15: `subscribe(types=…)`; the seqs of the events left out are not a loss."""
+    server = start_server(SERVER, APP)
+    proxy = await proxy_for(server)
+    seen = Recorder()
+    topic = "workflow:filtered"
+    async with seen.client(proxy.url(), random=lambda: 0.1) as client:
+        await client.subscribe(topic, types=["node.*"])
+        await publish(server, mixed(0, 10))
+        await seen.until(lambda: len(seen.events(topic)) == 5)
+        proxy.refuse()
+        proxy.drop()
+        await seen.until(lambda: seen.statuses[-1].state == "reconnecting")
+        await publish(server, mixed(10, 20))  # while away
+        proxy.resume()
+        await seen.until(lambda: len(seen.events(topic)) == 10)
+    assert seen.seqs(topic) == [1, 3, 5, 7, 9, 11, 13, 15, 17, 19]
+    assert all(isinstance(e, ws.NodeStatus) for e in seen.events(topic))
+    assert seen.errors == [], "no gap reported"
+    assert [s.recovered for s in seen.statuses if s.recovered is not None] == [True]

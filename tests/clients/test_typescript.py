@@ -128,6 +128,19 @@ def test_react_bindings(client_build: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize(
+    "file", ["profile-type-data", "profile-type-payload", "profile-event-data"]
+)
+def test_reference_frontend_over_its_profile(
+    client_build: Path, control: ControlServer, file: str
+) -> None:
+    """Issue 15: a reference system's documented frontend code against a live server that
+    speaks its wire profile (the reference runner behind it)."""
+    tools.node_package("react-test-renderer")
+    assert passed(node_test(file, control)) >= 1
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("file", LIVE)
 def test_live(client_build: Path, control: ControlServer, file: str) -> None:
     if file in ("live-restart", "live-engine-redis"):

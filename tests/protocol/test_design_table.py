@@ -67,8 +67,9 @@ CLIENT = {
     "unsubscribe": ["ref?", "topics"],
     # idempotency_key: beyond the original design (a resent command runs once; docs/protocol.md)
     "execute": ["ref?", "workflow", "inputs?", "subscribe?", "idempotency_key?"],
-    "control": ["ref?", "execution_id", "action", "idempotency_key?"],
-    "input": ["ref?", "execution_id", "node_id", "value", "idempotency_key?"],
+    # execution_id or workflow_id (issue 15: the one live run of a workflow)
+    "control": ["ref?", "execution_id?", "workflow_id?", "action", "idempotency_key?"],
+    "input": ["ref?", "execution_id?", "workflow_id?", "node_id", "value", "idempotency_key?"],
     # Beyond the original design: the recent executions a principal may see (a dashboard's
     # runs list; docs/protocol.md)
     "list": ["ref?", "topics?", "limit?", "nodes?"],
@@ -83,7 +84,8 @@ CLIENT = {
 # Beyond the design's list: the snapshot names its execution and graph so a late
 # joiner can draw the run without having seen `execution.started`.
 EXTRA = {
-    "subscribe": {"batch"},  # opts the connection in to `batch` frames
+    "subscribe": {"batch", "types"},  # `batch` frames; event-type filters (issue 15)
+    "error": {"details"},  # a conflict's candidates (issue 15)
     "execution.snapshot": {
         "topic",
         "workflow_id",
@@ -113,7 +115,7 @@ PARTS = {
     "NodeSpec": ["id", "kind", "name?", "params?"],
     "EdgeSpec": ["source", "target", "id?"],
     "SincePosition": ["seq", "epoch"],
-    "TopicPosition": ["epoch", "seq", "recovered"],
+    "TopicPosition": ["epoch", "seq", "recovered", "types?"],
     "ExecutionSummary": [
         "topic",
         "workflow_id",

@@ -231,6 +231,10 @@ export class FlowwireClient {
   private readonly inflight = new Map<string, Pending>();
   /** Topics to hold across reconnects; `positions` has the last applied seq of each. */
   private readonly topics = new Set<string>();
+  /** The event-type filter a topic is subscribed with (`types`), if any. */
+  private readonly filters = new Map<string, string[]>();
+  /** Topics whose subscribe reply says they are filtered: their seqs skip, so no gaps. */
+  private readonly filtered = new Set<string>();
   private readonly positions = new Map<string, SincePosition>();
   private readonly resyncing = new Set<string>();
   private readonly listeners = new Map<string, Set<Listener>>();
@@ -308,15 +312,23 @@ export class FlowwireClient {
 
   /** Receive topics' events, now and after every reconnect (resumed by seq). Offline, the
    * topics join the subscribe sent after the next `welcome`, whose reply this resolves to. */
-  subscribe(topics: string | string[], options: { snapshot?: boolean } & RequestOptions = {}): Promise<SubscribeResult> {
+  subscribe(
+    topics: string | string[],
+    options: { snapshot?: boolean; /** Only events of these types (`"node.*"`). */ types?: string[] } & RequestOptions = {},
+  ): Promise<SubscribeResult> {
     const list = typeof topics === "string" ? [topics] : topics;
-    for (const topic of list) this.topics.add(topic);
+    for (const topic of list) {
+      this.topics.add(topic);
+      if (options.types?.length) this.filters.set(topic, options.types);
+      else this.filters.delete(topic);
+    }
     if (!this.welcomed) {
       return this.send({ type: "subscribe", topics: list }, options, undefined, true) as Promise<SubscribeResult>;
     }
     const since = this.since(list);
     const frame: Command = { type: "subscribe", topics: list, since };
     if (options.snapshot === false) frame.snapshot = false;
+    if (options.types?.length) frame.types = options.types;
     if (this.options.batch) frame.batch = true;
     return this.send(frame, options, (data) => this.subscribed(data as SubscribeResult, since)) as Promise<SubscribeResult>;
   }
@@ -326,6 +338,8 @@ export class FlowwireClient {
     for (const topic of list) {
       this.topics.delete(topic);
       this.positions.delete(topic);
+      this.filters.delete(topic);
+      this.filtered.delete(topic);
     }
     return this.request({ type: "unsubscribe", topics: list }, options);
   }
@@ -537,28 +551,46 @@ export class FlowwireClient {
   private opened(connectionId: string, server: string): void {
     const waiters = this.subscribeWaiters.splice(0);
     if (this.topics.size) {
-      const topics = [...this.topics];
-      const since = this.since(topics, true);
-      this.internal({ type: "subscribe", topics, since, ...(this.options.batch ? { batch: true } : {}) }, (data) => {
-        this.subscribed(data as SubscribeResult, since);
-        for (const waiter of waiters) {
-          const mine = (waiter.frame as { topics: string[] }).topics;
-          const all = (data as SubscribeResult).topics;
-          const topicsOf: SubscribeResult["topics"] = {};
-          for (const topic of mine) if (all[topic]) topicsOf[topic] = all[topic];
-          host.clearTimeout(waiter.timer);
-          waiter.resolve({ topics: topicsOf });
-        }
-      }, (error) => {
-        // Lost with the connection: the next one's subscribe answers them.
-        if (error.code === "disconnected") this.subscribeWaiters.push(...waiters);
-        else {
+      // One subscribe per event-type filter; the waiters are answered once all replied.
+      const groups = new Map<string, { topics: string[]; types: string[] | undefined }>();
+      for (const topic of this.topics) {
+        const types = this.filters.get(topic);
+        const key = types ? JSON.stringify(types) : "";
+        const group = groups.get(key) ?? { topics: [], types };
+        group.topics.push(topic);
+        groups.set(key, group);
+      }
+      const all: SubscribeResult["topics"] = {};
+      let waiting = groups.size;
+      let failed = false;
+      for (const { topics, types } of groups.values()) {
+        const since = this.since(topics, true);
+        const frame: Command = { type: "subscribe", topics, since, ...(this.options.batch ? { batch: true } : {}) };
+        if (types) frame.types = types;
+        this.internal(frame, (data) => {
+          this.subscribed(data as SubscribeResult, since);
+          Object.assign(all, (data as SubscribeResult).topics);
+          if (--waiting > 0 || failed) return;
           for (const waiter of waiters) {
+            const mine = (waiter.frame as { topics: string[] }).topics;
+            const topicsOf: SubscribeResult["topics"] = {};
+            for (const topic of mine) if (all[topic]) topicsOf[topic] = all[topic];
             host.clearTimeout(waiter.timer);
-            waiter.reject(error);
+            waiter.resolve({ topics: topicsOf });
           }
-        }
-      });
+        }, (error) => {
+          if (failed) return;
+          failed = true;
+          // Lost with the connection: the next one's subscribe answers them.
+          if (error.code === "disconnected") this.subscribeWaiters.push(...waiters);
+          else {
+            for (const waiter of waiters) {
+              host.clearTimeout(waiter.timer);
+              waiter.reject(error);
+            }
+          }
+        });
+      }
     }
     this.welcomed = true;
     if (this.everOpen) this.stats.reconnects++;
@@ -602,6 +634,8 @@ export class FlowwireClient {
   private subscribed(result: SubscribeResult, since: { [topic: string]: SincePosition }): void {
     for (const [topic, position] of Object.entries(result.topics)) {
       this.resyncing.delete(topic);
+      if (position.types) this.filtered.add(topic);
+      else this.filtered.delete(topic);
       if (isPattern(topic)) continue;
       const held = this.positions.get(topic);
       if (position.recovered) {
@@ -629,7 +663,8 @@ export class FlowwireClient {
     this.resyncing.add(topic);
     const position = this.positions.get(topic);
     const since = position ? { [topic]: { seq: position.seq, epoch: position.epoch } } : {};
-    this.internal({ type: "subscribe", topics: [topic], since }, (data) => this.subscribed(data as SubscribeResult, since));
+    const types = this.filters.get(topic);
+    this.internal({ type: "subscribe", topics: [topic], since, ...(types ? { types } : {}) }, (data) => this.subscribed(data as SubscribeResult, since));
   }
 
   private event(event: StreamEvent): void {
@@ -640,7 +675,8 @@ export class FlowwireClient {
         this.stats.duplicates++;
         return;
       }
-      if (event.seq !== position.seq + 1 && position.epoch && this.topics.has(topic)) {
+      // A filtered topic skips the seqs of the types it leaves out: no gap.
+      if (event.seq !== position.seq + 1 && position.epoch && this.topics.has(topic) && !this.filtered.has(topic)) {
         // Never a silent hole: ask for the replay after the last event applied.
         this.stats.gaps++;
         this.resync(topic);
