@@ -39,6 +39,7 @@ from asgi_plugin.core.streamed import (
 from wsproto_schema import ErrorCode, Event, ProtocolError
 
 from .base import PENDING_TTL_MS, Broker, BrokerUnavailable, StreamPosition
+from .redis_frames import seq_offset
 from .redis_listener import RedisListener
 from .redis_scripts import APPEND, BOOT, BUMP, POSITION, SNAPSHOTS
 
@@ -290,6 +291,7 @@ class RedisBroker(Broker):
         elif isinstance(event, ws.ExecutionStarted):
             streamed[0] = "reset"
         now_ms = int(time.time() * 1000)
+        payload = self._encoder.encode(event)
         result = await self._call(
             "append",
             [
@@ -302,7 +304,7 @@ class RedisBroker(Broker):
                 self.key("leases", "all"),
             ],
             [
-                self._encoder.encode(event),
+                payload,
                 event.ts,
                 secrets.token_hex(8),
                 self.history_size,
@@ -318,6 +320,7 @@ class RedisBroker(Broker):
                 self.key("idem", idempotency_key) if idempotency_key is not None else "",
                 self.idempotency_ttl_ms,
                 *streamed,
+                seq_offset(payload, type(event)),
             ],
         )
         return int(result[0]), bool(int(result[2]))
@@ -364,9 +367,13 @@ class RedisBroker(Broker):
         return str(epoch.decode())
 
     def decode(self, payload: bytes, seq: int) -> Event:
-        """An event as stored (without its seq), with its seq."""
+        """An event as stored, with its seq (which an earlier version did not store)."""
         event = self._codec.decode_event(payload, check_unknown=False)
-        return msgspec.structs.replace(event, seq=seq)
+        return event if event.seq == seq else msgspec.structs.replace(event, seq=seq)
+
+    def decode_frame(self, frame: bytes) -> Event:
+        """An event as carried on a channel, its seq included (see redis_frames.py)."""
+        return self._codec.decode_event(frame, check_unknown=False)
 
     async def range(self, topic: str, first: int, last: int | None = None) -> list[Event]:
         """The stored events of a topic from seq `first` (to `last`), oldest first."""

@@ -12,6 +12,7 @@ from typing import Generic, Protocol, TypeVar
 
 from wsproto_schema import Codec, Event, WireData
 
+from .encoded import Delivered, EncodedEvent
 from .topics import is_pattern, pattern_prefix
 
 __all__ = ["Hub", "Subscriber"]
@@ -20,7 +21,7 @@ __all__ = ["Hub", "Subscriber"]
 class Subscriber(Protocol):
     codec: Codec
 
-    def deliver(self, event: Event, data: WireData) -> bool:
+    def deliver(self, event: Delivered, data: WireData) -> bool:
         """Queue an event, encoded as `data` in the subscriber's codec; False when the
         subscriber's queue is full."""
         ...
@@ -114,6 +115,28 @@ class Hub(Generic[S]):
                 first_data = data
             else:
                 data = others.get(id(codec)) or others.setdefault(id(codec), codec.encode(event))
+            if not subscriber.deliver(event, data):
+                overflowed.append(subscriber)
+        self.deliveries += len(targets)
+        for subscriber in overflowed:
+            self._on_overflow(subscriber)
+
+    def deliver_encoded(self, event: EncodedEvent) -> None:
+        """Fan out an event that arrived as its JSON frame: JSON subscribers get those
+        bytes as they are; the Struct is decoded and encoded once per other codec."""
+        targets = self.subscribers(event.topic)
+        if not targets:
+            return
+        overflowed: list[S] = []
+        others: dict[int, WireData] = {}
+        for subscriber in targets:
+            codec = subscriber.codec
+            if not codec.binary and codec.name == "json":
+                data: WireData = event.text
+            else:
+                data = others.get(id(codec)) or others.setdefault(
+                    id(codec), codec.encode(event.event)
+                )
             if not subscriber.deliver(event, data):
                 overflowed.append(subscriber)
         self.deliveries += len(targets)

@@ -18,7 +18,7 @@ from typing import Any
 import msgspec
 
 import wsproto_schema as ws
-from wsproto_schema import CloseCode, ErrorCode, Event, ProtocolError, WireData
+from wsproto_schema import CloseCode, ErrorCode, ProtocolError, WireData
 
 from .actions import (
     Action,
@@ -32,6 +32,7 @@ from .actions import (
     SubscribeRequest,
 )
 from .catchup import CatchUp, Holding
+from .encoded import Delivered
 from .topics import default_topic, validate_topic
 
 __all__ = ["Session", "SessionLimits"]
@@ -272,7 +273,7 @@ class Session:
         """From now until the catch-up is sent, live events of `topics` wait."""
         self.holding = Holding(topics, self.limits.max_held_frames)
 
-    def held(self, event: Event, data: WireData) -> bool | None:
+    def held(self, event: Delivered, data: WireData) -> bool | None:
         """A live event while a catch-up is under way: True held (sent after it), None
         not one of its topics, False the holding is full (close as a slow consumer)."""
         holding = self.holding
@@ -290,7 +291,7 @@ class Session:
             self.holding = None
         return actions
 
-    def covered(self, event: Event) -> bool:
+    def covered(self, event: Delivered) -> bool:
         """Whether a live event is one the subscription's catch-up already gave the client
         (call only while `floors` is not empty: the hot path skips it otherwise)."""
         floor = self.floors.get(event.topic)

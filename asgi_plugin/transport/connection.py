@@ -30,12 +30,13 @@ from asgi_plugin.core.actions import (
     SendEncoded,
     SubscribeRequest,
 )
+from asgi_plugin.core.encoded import Delivered
 from asgi_plugin.core.outbox import CloseItem
 from asgi_plugin.core.principals import expires_at, principal_id
 from asgi_plugin.core.session import Session
 from asgi_plugin.core.topics import default_topic, is_pattern, pattern_prefix
 from asgi_plugin.engine.handlers import CommandContext, CommandHandler
-from wsproto_schema import CloseCode, Event, WireData
+from wsproto_schema import CloseCode, WireData
 
 from .errors import wire_error
 from .handshake import Handshake
@@ -114,7 +115,7 @@ class Connection:
 
     # -- the hub's side ---------------------------------------------------------
 
-    def deliver(self, event: Event, data: WireData) -> bool:
+    def deliver(self, event: Delivered, data: WireData) -> bool:
         """Queue a published event (called by the hub, never awaits); False when this
         connection cannot take it (the hub then closes it as a slow consumer)."""
         session = self.session
