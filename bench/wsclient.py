@@ -3,7 +3,8 @@
 A *sink* connection only walks frame headers (it counts frames and answers
 pings) so that a thousand of them cost the load generator almost nothing; a
 *probe* connection also decodes each text frame to measure publish→receive
-latency from the timestamp the publisher put in it.
+latency from the timestamp the publisher put in it. A client subscribed with
+`batch` reads each text frame's type and counts the events inside a `batch`.
 """
 
 from __future__ import annotations
@@ -17,7 +18,24 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["Client", "connect_many", "masked_frame"]
+import msgspec
+
+__all__ = ["Client", "connect_many", "events_in", "masked_frame"]
+
+
+class _Kind(msgspec.Struct):
+    type: str = ""
+    frames: list[msgspec.Raw] = []
+
+
+_KIND = msgspec.json.Decoder(_Kind)
+
+
+def events_in(payload: bytes) -> int:
+    """How many events a flowwire text frame carries: those of a `batch`, else one (a
+    reply or a snapshot counts as one too; a phase only counts while events flow)."""
+    kind = _KIND.decode(payload)
+    return len(kind.frames) if kind.type == "batch" else 1
 
 
 def masked_frame(payload: bytes, opcode: int = 0x1) -> bytes:
@@ -47,14 +65,18 @@ class Client(asyncio.Protocol):
         on_open: list[bytes] | None = None,
         probe: Callable[[bytes], int | None] | None = None,
         engineio: bool = False,
+        batched: bool = False,
     ) -> None:
         self.request = self._handshake(host, port, path, subprotocol, deflate)
         self.on_open = on_open or []
         self.probe = probe
         self.engineio = engineio
+        self.batched = batched
         self.opened: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.closed: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self.frames = 0
+        self.events = 0
+        """Events received: frames, or with `batched` the events inside each frame."""
         self.latencies_ns: list[int] = []
         self.close_code: int | None = None
         self._buffer = b""
@@ -135,6 +157,10 @@ class Client(asyncio.Protocol):
             self._opcode = opcode = buffer[position] & 0x0F
             if opcode in (0x1, 0x2):
                 self.frames += 1
+                if self.batched and opcode == 0x1:
+                    self.events += events_in(bytes(buffer[position + header : end]))
+                else:
+                    self.events += 1
             if (
                 (self.probe is not None and opcode == 0x1)
                 or opcode >= 0x8

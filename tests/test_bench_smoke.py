@@ -7,12 +7,14 @@ that every client received what was published, never how fast."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from bench.__main__ import parse
 from tests import tools
 
 pytestmark = [pytest.mark.timeout(320), pytest.mark.slow, pytest.mark.redis, pytest.mark.node]
@@ -42,6 +44,7 @@ def quick_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
+    (out / "stderr.txt").write_text(done.stderr)
     return out
 
 
@@ -80,8 +83,25 @@ def test_scale_memory_slow_redis_batch_ran(quick_run: Path) -> None:
         assert runs["frozen"]["delivered"] == 1.0
     redis = result(quick_run, "redis")
     assert redis["redis"]["p50_ms"] > 0 and redis["memory"]["p50_ms"] > 0
-    batch = result(quick_run, "batch")["us_per_event"]
-    assert set(batch) == {"raw floor", "flowwire", "flowwire + batch"}
+    batch = result(quick_run, "batch")
+    assert set(batch["us_per_event"]) == {"raw floor", "flowwire", "flowwire + batch"}
+    # Counted by the clients, events inside batch frames included: every one arrived.
+    for counts in batch["received"].values():
+        assert counts == [batch["events"] * batch["clients"]] * len(counts)
+
+
+def test_each_benchmark_tells_its_steps_and_the_time_left(quick_run: Path) -> None:
+    said = (quick_run / "stderr.txt").read_text()
+    for name in ("codec", "fanout", "scale", "memory", "slow", "redis", "batch"):
+        assert re.search(rf"{name} \[1/\d+\] .*about .* left", said), name
+
+
+def test_a_quick_run_leaves_the_committed_report_alone() -> None:
+    args = parse(["--quick"])
+    assert args.report == ROOT / "bench" / "results-quick" / "benchmarks.md"
+    assert args.plots.is_relative_to(ROOT / "bench" / "results-quick")
+    assert args.results.is_relative_to(ROOT / "bench" / "results-quick")
+    assert parse([]).report == ROOT / "docs" / "benchmarks.md"
 
 
 def test_bundle_sizes_of_the_client_and_its_peers(quick_run: Path) -> None:
