@@ -38,6 +38,7 @@ from asgi_plugin.core.topics import default_topic, is_pattern, pattern_prefix
 from asgi_plugin.engine.handlers import CommandContext, CommandHandler
 from wsproto_schema import CloseCode, WireData
 
+from .deadlines import Deadline
 from .errors import wire_error
 from .handshake import Handshake
 from .hooks import Principal, may_command, resolve
@@ -111,7 +112,7 @@ class Connection:
         self._closing = False
         self._abandoned = False
         self._reader: asyncio.Task[Any] | None = None
-        self._timer: asyncio.TimerHandle | None = None
+        self._timer: Deadline | None = None
 
     # -- the hub's side ---------------------------------------------------------
 
@@ -263,7 +264,7 @@ class Connection:
     def _schedule(self, loop: asyncio.AbstractEventLoop) -> None:
         delay = max(0.0, self.session.next_deadline() - time.time())
         if delay != float("inf"):
-            self._timer = loop.call_later(delay, self._on_timer)
+            self._timer = self.runtime.deadlines.call_later(delay, self._on_timer)
 
     def _on_timer(self) -> None:
         self._timer = None

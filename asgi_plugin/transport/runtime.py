@@ -26,6 +26,7 @@ from asgi_plugin.engine.handlers import CommandContext
 from asgi_plugin.engine.reporter import Publisher, Reporter
 from wsproto_schema import Event
 
+from .deadlines import Deadlines
 from .options import Options
 from .signals import SignalDrain
 from .stats import Stats
@@ -76,6 +77,8 @@ class Runtime:
         self._per_principal: Counter[str] = Counter()
         self._principal_of: dict[Member, str] = {}
         self.stats = Stats()
+        self.deadlines = Deadlines()
+        """Every connection's next deadline (heartbeat, authentication), behind one timer."""
         self.loop: asyncio.AbstractEventLoop | None = None
         self.publisher: Publisher = self
         """What command handlers get as `context.app` (the `FlowwireApp` sets itself)."""
