@@ -36,14 +36,20 @@ class Hub(Generic[S]):
     def __init__(self, on_overflow: Callable[[S], None]) -> None:
         self._exact: dict[str, set[S]] = {}
         self._prefixes: dict[str, set[S]] = {}
-        self._topics_of: dict[S, set[str]] = {}
+        # A tuple per subscriber, not a set: most have one or two topics, and a set of
+        # one costs 216 bytes where a tuple costs 48 (subscribing is rare, delivery hot).
+        self._topics_of: dict[S, tuple[str, ...]] = {}
         self._on_overflow = on_overflow
         self.deliveries = 0
 
     def subscribe(self, subscriber: S, topics: Iterable[str]) -> None:
-        mine = self._topics_of.setdefault(subscriber, set())
+        topics = tuple(topics)
+        if not topics:
+            return
+        self._topics_of[subscriber] = tuple(
+            dict.fromkeys((*self._topics_of.get(subscriber, ()), *topics))
+        )
         for topic in topics:
-            mine.add(topic)
             if is_pattern(topic):
                 self._prefixes.setdefault(pattern_prefix(topic), set()).add(subscriber)
             else:
@@ -51,10 +57,17 @@ class Hub(Generic[S]):
 
     def unsubscribe(self, subscriber: S, topics: Iterable[str]) -> None:
         mine = self._topics_of.get(subscriber)
-        for topic in topics:
-            if mine is None or topic not in mine:
-                continue
-            mine.discard(topic)
+        if mine is None:
+            return
+        leaving = [topic for topic in dict.fromkeys(topics) if topic in mine]
+        if not leaving:
+            return
+        remaining = tuple(topic for topic in mine if topic not in leaving)
+        if remaining:
+            self._topics_of[subscriber] = remaining
+        else:
+            del self._topics_of[subscriber]
+        for topic in leaving:
             index = self._prefixes if is_pattern(topic) else self._exact
             key = pattern_prefix(topic) if is_pattern(topic) else topic
             members = index.get(key)
@@ -62,8 +75,6 @@ class Hub(Generic[S]):
                 members.discard(subscriber)
                 if not members:
                     del index[key]
-        if mine is not None and not mine:
-            del self._topics_of[subscriber]
 
     def remove(self, subscriber: S) -> None:
         """Drop every subscription of a subscriber (it disconnected)."""
