@@ -25,7 +25,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import batch, bundle, codec, dashboard, fanout, memory, redis_latency, scale, slow
+from bench import (
+    batch,
+    bundle,
+    codec,
+    dashboard,
+    fanout,
+    idle,
+    memory,
+    redis_latency,
+    scale,
+    slow,
+)
 from bench.environment import describe
 from bench.procstat import raise_fd_limit
 from bench.report import write_report
@@ -39,6 +50,7 @@ BENCHMARKS: dict[str, Callable[..., Any]] = {
     "slow": slow.run,
     "redis": redis_latency.run,
     "batch": batch.run,
+    "idle": idle.run,
     "bundle": bundle.run,
     "dashboard": dashboard.run,
 }
@@ -57,6 +69,8 @@ QUICK: dict[str, dict[str, Any]] = {
     "slow": {"clients": 8, "seconds": 0.5, "rate": 20, "pad": 200},
     "redis": {"clients": 5, "rate": 40, "seconds": 0.25, "reps": 1},
     "batch": {"clients": 8, "events": 20, "reps": 1},
+    # A heartbeat every 0.5 s within the 1.2 s window: pings are answered, none dropped.
+    "idle": {"sizes": (30,), "idle_seconds": 1.2, "heartbeat_ms": 500, "fanouts": 2},
     "bundle": {},  # sizes, not timings: the same at any size
     "dashboard": {"nodes": 30, "reps": 1},
 }

@@ -101,8 +101,10 @@ class Load:
         probes: int = 10,
         deflate: bool = False,
         batch: bool = False,
+        answers_pings: bool = False,
     ) -> None:
         self.server = server
+        self.answers_pings = answers_pings
         self.count = clients
         self.probes = min(probes, clients)
         self.deflate = deflate
@@ -113,7 +115,12 @@ class Load:
         if pinned():
             os.sched_setaffinity(0, {CLIENT_CORE})
         app = self.server.app
-        common = {"host": "127.0.0.1", "port": self.server.port, "deflate": self.deflate}
+        common = {
+            "host": "127.0.0.1",
+            "port": self.server.port,
+            "deflate": self.deflate,
+            "answers_pings": self.answers_pings,
+        }
         sink = client_options(app, batch=self.batch)
         probe = client_options(app, probe=True, batch=self.batch)
         sinks = self.count - self.probes

@@ -90,9 +90,21 @@ def test_scale_memory_slow_redis_batch_ran(quick_run: Path) -> None:
         assert counts == [batch["events"] * batch["clients"]] * len(counts)
 
 
+def test_idle_connections_stay_answered_and_every_one_gets_the_event(quick_run: Path) -> None:
+    idle = result(quick_run, "idle")
+    assert idle["open_files_limit"] >= 1024
+    for apps in idle["results"].values():
+        assert set(apps) == {"raw", "flowwire"}
+        for app, measured in apps.items():
+            assert measured["dropped"] == 0, app
+            assert measured["fanout_ms"] > 0 and measured["rss_mib"] > 0
+        # Heartbeat every 0.5 s over a 1.2 s window: each client answered at least one.
+        assert apps["flowwire"]["pings_answered"] >= apps["flowwire"]["clients"]
+
+
 def test_each_benchmark_tells_its_steps_and_the_time_left(quick_run: Path) -> None:
     said = (quick_run / "stderr.txt").read_text()
-    for name in ("codec", "fanout", "scale", "memory", "slow", "redis", "batch"):
+    for name in ("codec", "fanout", "scale", "memory", "slow", "redis", "batch", "idle"):
         assert re.search(rf"{name} \[1/\d+\] .*about .* left", said), name
 
 
@@ -136,6 +148,7 @@ def test_report_has_every_section_and_its_plots(quick_run: Path) -> None:
         "## 7. Batch frames",
         "## 8. Client bundle size",
         "## 9. Dashboard",
+        "## 10. Many idle connections",
         "## Machine and versions",
         "## Reproduce",
         "`--quick` run",
