@@ -7,7 +7,10 @@
 
 Results go to `bench/results/<name>.json` (one file per benchmark, so a partial
 run keeps the others), the report to `docs/benchmarks.md` and its plots to
-`docs/bench/`.
+`docs/bench/`. A `--quick` run writes all three under `bench/results-quick/`
+instead: its numbers say that the benchmarks run, not how fast anything is, so
+it never touches the committed report. Each benchmark prints its steps as they
+end, with about how long it has left.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from bench import (
     codec,
     dashboard,
     fanout,
+    idle,
     memory,
     profiles,
     redis_latency,
@@ -47,6 +51,7 @@ BENCHMARKS: dict[str, Callable[..., Any]] = {
     "slow": slow.run,
     "redis": redis_latency.run,
     "batch": batch.run,
+    "idle": idle.run,
     "bundle": bundle.run,
     "dashboard": dashboard.run,
     "profiles": profiles.run,
@@ -66,6 +71,8 @@ QUICK: dict[str, dict[str, Any]] = {
     "slow": {"clients": 8, "seconds": 0.5, "rate": 20, "pad": 200},
     "redis": {"clients": 5, "rate": 40, "seconds": 0.25, "reps": 1},
     "batch": {"clients": 8, "events": 20, "reps": 1},
+    # A heartbeat every 0.5 s within the 1.2 s window: pings are answered, none dropped.
+    "idle": {"sizes": (30,), "idle_seconds": 1.2, "heartbeat_ms": 500, "fanouts": 2},
     "bundle": {},  # sizes, not timings: the same at any size
     "dashboard": {"nodes": 30, "reps": 1},
     "profiles": {"clients": 10, "events": 5, "reps": 1},
@@ -77,10 +84,19 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--only", help="comma-separated: " + ", ".join(BENCHMARKS))
     parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run")
     parser.add_argument("--report-only", action="store_true", help="render saved results")
-    parser.add_argument("--results", type=Path, default=ROOT / "bench" / "results")
-    parser.add_argument("--report", type=Path, default=ROOT / "docs" / "benchmarks.md")
-    parser.add_argument("--plots", type=Path, default=ROOT / "docs" / "bench")
+    parser.add_argument("--results", type=Path, help="default: bench/results")
+    parser.add_argument("--report", type=Path, help="default: docs/benchmarks.md")
+    parser.add_argument("--plots", type=Path, help="default: docs/bench")
     args = parser.parse_args(argv)
+    quick = ROOT / "bench" / "results-quick"
+    defaults = {
+        "results": quick if args.quick else ROOT / "bench" / "results",
+        "report": quick / "benchmarks.md" if args.quick else ROOT / "docs" / "benchmarks.md",
+        "plots": quick / "plots" if args.quick else ROOT / "docs" / "bench",
+    }
+    for name, default in defaults.items():
+        if getattr(args, name) is None:
+            setattr(args, name, default)
     args.names = args.only.split(",") if args.only else list(BENCHMARKS)
     unknown = set(args.names) - set(BENCHMARKS)
     if unknown:

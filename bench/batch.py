@@ -7,6 +7,7 @@ import statistics
 from typing import Any
 
 from bench.load import Load
+from bench.progress import Progress
 from bench.server import BenchServer
 
 
@@ -25,11 +26,16 @@ async def run(
             for name, (_, batch) in cases.items()
         }
         samples: dict[str, list[float]] = {name: [] for name in cases}
+        received: dict[str, list[int]] = {name: [] for name in cases}
         names = list(cases)
+        progress = Progress("batch", reps * len(names))
         for rep in range(reps):
             for name in names[rep % len(names) :] + names[: rep % len(names)]:
                 phase = await loads[name].phase(events, 0, burst=burst)
-                samples[name].append(phase.server_cpu_s / (events * clients) * 1e6)
+                # Events counted by the clients, inside batch frames too: what arrived.
+                samples[name].append(phase.server_cpu_s / max(1, phase.received) * 1e6)
+                received[name].append(phase.received)
+                progress.step(f"{name}, run {rep + 1}/{reps}")
         for load in loads.values():
             await load.close()
     finally:
@@ -41,4 +47,5 @@ async def run(
         "burst": burst,
         "us_per_event": {name: statistics.median(values) for name, values in samples.items()},
         "samples": samples,
+        "received": received,
     }

@@ -19,6 +19,7 @@ import msgspec
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 import wsproto_schema as ws
+from bench.progress import Progress
 from bench.server import ROOT
 
 COMMANDS: dict[str, bytes] = {
@@ -204,6 +205,7 @@ def run(*, seconds: float = 0.1, reps: int = 7) -> dict[str, Any]:
         json.loads((ROOT / "schemas" / "client-frame.schema.json").read_text())
     )
     results: dict[str, Any] = {"decode": {}, "encode": {}}
+    progress = Progress("codec", len(COMMANDS) + len(EVENTS))
     for name, data in COMMANDS.items():
         packed = msgspec.msgpack.encode(msgspec.json.decode(data))
         assert json_codec.decode_command(data) == msgpack_codec.decode_command(packed)
@@ -220,6 +222,7 @@ def run(*, seconds: float = 0.1, reps: int = 7) -> dict[str, Any]:
             seconds,
             reps,
         )
+        progress.step(f"decode {name}")
     for name, event in EVENTS.items():
         model = PYDANTIC_EVENTS[name](**msgspec.to_builtins(event))
         plain = msgspec.to_builtins(event)
@@ -235,4 +238,5 @@ def run(*, seconds: float = 0.1, reps: int = 7) -> dict[str, Any]:
             seconds,
             reps,
         )
+        progress.step(f"encode {name}")
     return results

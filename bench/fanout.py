@@ -13,6 +13,7 @@ import statistics
 from typing import Any
 
 from bench.load import Load
+from bench.progress import Progress
 from bench.server import BenchServer
 
 APPS = ["raw", "flowwire", "manager", "socketio", "broadcaster"]
@@ -28,6 +29,7 @@ async def run(
     apps: list[str] = APPS,
 ) -> dict[str, Any]:
     results: dict[str, Any] = {}
+    progress = Progress("fanout", len(sizes) * (reps + 1) * len(apps))
     for clients in sizes:
         servers = {app: BenchServer(app).start() for app in apps}
         try:
@@ -37,11 +39,13 @@ async def run(
             for rep in range(reps):
                 for app in apps[rep % len(apps) :] + apps[: rep % len(apps)]:
                     bursts[app].append((await loads[app].phase(events, 0)).summary())
+                    progress.step(f"{clients} clients, {app}, burst {rep + 1}/{reps}")
             rate = max(1.0, rate_deliveries / clients)
-            latency = {
-                app: (await loads[app].phase(max(5, int(rate * latency_seconds)), rate)).summary()
-                for app in apps
-            }
+            latency = {}
+            for app in apps:
+                phase = await loads[app].phase(max(5, int(rate * latency_seconds)), rate)
+                latency[app] = phase.summary()
+                progress.step(f"{clients} clients, {app}, latency at {rate:.0f} events/s")
             results[str(clients)] = {
                 app: {
                     "us_per_delivery": statistics.median(b["us_per_delivery"] for b in bursts[app]),

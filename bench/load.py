@@ -35,7 +35,9 @@ def client_options(app: str, *, probe: bool = False, batch: bool = False) -> dic
     if app == "flowwire":
         subscribe = dict(json.loads(SUBSCRIBE), **({"batch": True} if batch else {}))
         options.update(
-            subprotocol="flowwire.v1.json", on_open=[masked_frame(json.dumps(subscribe).encode())]
+            subprotocol="flowwire.v1.json",
+            on_open=[masked_frame(json.dumps(subscribe).encode())],
+            batched=batch,
         )
     return options
 
@@ -99,8 +101,10 @@ class Load:
         probes: int = 10,
         deflate: bool = False,
         batch: bool = False,
+        answers_pings: bool = False,
     ) -> None:
         self.server = server
+        self.answers_pings = answers_pings
         self.count = clients
         self.probes = min(probes, clients)
         self.deflate = deflate
@@ -111,7 +115,12 @@ class Load:
         if pinned():
             os.sched_setaffinity(0, {CLIENT_CORE})
         app = self.server.app
-        common = {"host": "127.0.0.1", "port": self.server.port, "deflate": self.deflate}
+        common = {
+            "host": "127.0.0.1",
+            "port": self.server.port,
+            "deflate": self.deflate,
+            "answers_pings": self.answers_pings,
+        }
         sink = client_options(app, batch=self.batch)
         probe = client_options(app, probe=True, batch=self.batch)
         sinks = self.count - self.probes
@@ -141,7 +150,7 @@ class Load:
     ) -> Phase:
         for client in self.clients:
             client.latencies_ns.clear()
-        before = [c.frames for c in self.clients]
+        before = [c.events for c in self.clients]
         server_before, client_before = self.server.sample(), sample()
         start = time.perf_counter()
         async with httpx.AsyncClient() as http:
@@ -155,17 +164,15 @@ class Load:
         live = [c for c in self.clients if not c.closed.done()]
         while time.perf_counter() < deadline:
             if all(
-                c.frames - b >= expected
+                c.events - b >= expected
                 for c, b in zip(self.clients, before, strict=True)
                 if c in live
             ):
                 break
-            if self.batch and await self._quiet(0.2):
-                break
             await asyncio.sleep(0.002)
         wall = time.perf_counter() - start
         server_after, client_after = self.server.sample(), sample()
-        received = sum(c.frames - b for c, b in zip(self.clients, before, strict=True))
+        received = sum(c.events - b for c, b in zip(self.clients, before, strict=True))
         latencies = [ns / 1e6 for c in self.clients for ns in c.latencies_ns]
         return Phase(
             events=events,
@@ -173,14 +180,9 @@ class Load:
             wall_s=wall,
             server_cpu_s=server_after.cpu - server_before.cpu,
             client_cpu_s=client_after.cpu - client_before.cpu,
-            received=received if not self.batch else events * len(live),
+            received=received,
             latencies_ms=latencies,
         )
-
-    async def _quiet(self, seconds: float) -> bool:
-        total = sum(c.frames for c in self.clients)
-        await asyncio.sleep(seconds)
-        return sum(c.frames for c in self.clients) == total
 
     async def close(self) -> None:
         for client in self.clients:

@@ -7,6 +7,7 @@ from typing import Any
 
 from bench.fanout import APPS
 from bench.load import Load
+from bench.progress import Progress
 from bench.server import BenchServer
 
 WARMUP = 20
@@ -32,8 +33,12 @@ async def one(app: str, clients: int, deflate: bool, pause: float) -> dict[str, 
 
 async def run(apps: list[str] = APPS, *, clients: int = 1000, pause: float = 1.0) -> dict[str, Any]:
     """`pause`: how long to let each server settle before reading its RSS."""
-    return {
-        "clients": clients,
-        "deflate_off": {app: await one(app, clients, False, pause) for app in apps},
-        "deflate_on": {app: await one(app, clients, True, pause) for app in apps},
-    }
+    progress = Progress("memory", 2 * len(apps))
+    result: dict[str, Any] = {"clients": clients}
+    for deflate in (False, True):
+        key = "deflate_on" if deflate else "deflate_off"
+        result[key] = {}
+        for app in apps:
+            result[key][app] = await one(app, clients, deflate, pause)
+            progress.step(f"{app}, {clients} clients, deflate {'on' if deflate else 'off'}")
+    return result

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.load import Load
+from bench.progress import Progress
 from bench.server import BenchServer
 
 
@@ -32,11 +33,13 @@ async def run(
                 for name, server in servers.items()
             }
             runs: dict[str, list[dict[str, Any]]] = {name: [] for name in servers}
+            progress = Progress("redis", reps * len(servers))
             for rep in range(reps):
                 for name in list(servers)[rep % 2 :] + list(servers)[: rep % 2]:
                     runs[name].append(
                         (await loads[name].phase(int(rate * seconds), rate)).summary()
                     )
+                    progress.step(f"{name}, run {rep + 1}/{reps}")
             for load in loads.values():
                 await load.close()
             for server in servers.values():

@@ -12,6 +12,7 @@ from typing import Any
 
 import wsproto_schema as ws
 from asgi_plugin import FlowwireApp
+from bench.progress import Progress
 
 SUBSCRIBERS = 10
 
@@ -66,7 +67,9 @@ async def one(total: int, publishes: int, reps: int) -> dict[str, Any]:
 async def run(
     totals: tuple[int, ...] = (10, 100, 1000, 5000), *, publishes: int = 3000, reps: int = 5
 ) -> dict[str, Any]:
-    return {
-        "subscribers": SUBSCRIBERS,
-        "points": [await one(total, publishes, reps) for total in totals],
-    }
+    progress = Progress("scale", len(totals))
+    points = []
+    for total in totals:
+        points.append(await one(total, publishes, reps))
+        progress.step(f"{total} connections")
+    return {"subscribers": SUBSCRIBERS, "points": points}

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 
 from bench.load import Load, percentile
+from bench.progress import Progress
 from bench.server import BenchServer
 
 APPS = ["flowwire", "manager", "socketio"]
@@ -80,13 +81,12 @@ async def run(
     pad: int = 20_000,
 ) -> dict[str, Any]:
     options = {"clients": clients, "seconds": seconds, "rate": rate, "pad": pad}
-    return {
-        "options": {**options, "flowwire": FLOWWIRE},
-        "results": {
-            app: {
-                "baseline": await one(app, False, **options),
-                "frozen": await one(app, True, **options),
-            }
-            for app in apps
-        },
-    }
+    progress = Progress("slow", 2 * len(apps))
+    results: dict[str, Any] = {}
+    for app in apps:
+        results[app] = {}
+        for frozen in (False, True):
+            run_name = "frozen" if frozen else "baseline"
+            results[app][run_name] = await one(app, frozen, **options)
+            progress.step(f"{app}, {run_name} run")
+    return {"options": {**options, "flowwire": FLOWWIRE}, "results": results}

@@ -3,7 +3,10 @@
 A *sink* connection only walks frame headers (it counts frames and answers
 pings) so that a thousand of them cost the load generator almost nothing; a
 *probe* connection also decodes each text frame to measure publish→receive
-latency from the timestamp the publisher put in it.
+latency from the timestamp the publisher put in it. A client subscribed with
+`batch` reads each text frame's type and counts the events inside a `batch`.
+One that `answers_pings` answers flowwire's heartbeat (`ping` → `pong`), as real
+clients do, so that it can stay connected past the heartbeat timeout.
 """
 
 from __future__ import annotations
@@ -17,7 +20,25 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["Client", "connect_many", "masked_frame"]
+import msgspec
+
+__all__ = ["Client", "connect_many", "events_in", "masked_frame"]
+
+
+class _Kind(msgspec.Struct):
+    type: str = ""
+    frames: list[msgspec.Raw] = []
+
+
+_KIND = msgspec.json.Decoder(_Kind)
+_PING = b'{"type":"ping",'
+
+
+def events_in(payload: bytes) -> int:
+    """How many events a flowwire text frame carries: those of a `batch`, else one (a
+    reply or a snapshot counts as one too; a phase only counts while events flow)."""
+    kind = _KIND.decode(payload)
+    return len(kind.frames) if kind.type == "batch" else 1
 
 
 def masked_frame(payload: bytes, opcode: int = 0x1) -> bytes:
@@ -47,14 +68,25 @@ class Client(asyncio.Protocol):
         on_open: list[bytes] | None = None,
         probe: Callable[[bytes], int | None] | None = None,
         engineio: bool = False,
+        batched: bool = False,
+        answers_pings: bool = False,
     ) -> None:
         self.request = self._handshake(host, port, path, subprotocol, deflate)
         self.on_open = on_open or []
         self.probe = probe
         self.engineio = engineio
+        self.batched = batched
+        self.answers_pings = answers_pings
+        self.pings = 0
         self.opened: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.closed: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self.frames = 0
+        self.events = 0
+        """Events received: frames, or with `batched` the events inside each frame."""
+        self.last_ns = 0
+        """When the last of them arrived (time.time_ns())."""
+        self.sent_ns = 0
+        """A probe: when the last event it timed was published."""
         self.latencies_ns: list[int] = []
         self.close_code: int | None = None
         self._buffer = b""
@@ -133,8 +165,15 @@ class Client(asyncio.Protocol):
             if end > size:
                 break
             self._opcode = opcode = buffer[position] & 0x0F
-            if opcode in (0x1, 0x2):
+            if self.answers_pings and opcode == 0x1 and buffer.startswith(_PING, position + header):
+                self._pong(bytes(buffer[position + header : end]))
+            elif opcode in (0x1, 0x2):
                 self.frames += 1
+                if self.batched and opcode == 0x1:
+                    self.events += events_in(bytes(buffer[position + header : end]))
+                else:
+                    self.events += 1
+                self.last_ns = time.time_ns()
             if (
                 (self.probe is not None and opcode == 0x1)
                 or opcode >= 0x8
@@ -143,6 +182,13 @@ class Client(asyncio.Protocol):
                 self._frame_done(bytes(buffer[position + header : end]))
             position = end
         del buffer[:position]
+
+    def _pong(self, ping: bytes) -> None:
+        """Answer flowwire's heartbeat: not an event, not counted as a frame."""
+        assert self.transport is not None
+        self.pings += 1
+        ts = json.loads(ping)["ts"]
+        self.transport.write(masked_frame(b'{"type":"pong","ts":%d}' % ts))
 
     def _frame_done(self, payload: bytes) -> None:
         assert self.transport is not None
@@ -157,6 +203,7 @@ class Client(asyncio.Protocol):
         elif self.probe is not None and self._opcode == 0x1:
             sent = self.probe(payload)
             if sent is not None:
+                self.sent_ns = sent
                 self.latencies_ns.append(time.time_ns() - sent)
 
     def freeze(self) -> None:

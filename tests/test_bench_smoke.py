@@ -7,12 +7,14 @@ that every client received what was published, never how fast."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from bench.__main__ import parse
 from tests import tools
 
 pytestmark = [pytest.mark.timeout(320), pytest.mark.slow, pytest.mark.redis, pytest.mark.node]
@@ -42,6 +44,7 @@ def quick_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
+    (out / "stderr.txt").write_text(done.stderr)
     return out
 
 
@@ -80,8 +83,37 @@ def test_scale_memory_slow_redis_batch_ran(quick_run: Path) -> None:
         assert runs["frozen"]["delivered"] == 1.0
     redis = result(quick_run, "redis")
     assert redis["redis"]["p50_ms"] > 0 and redis["memory"]["p50_ms"] > 0
-    batch = result(quick_run, "batch")["us_per_event"]
-    assert set(batch) == {"raw floor", "flowwire", "flowwire + batch"}
+    batch = result(quick_run, "batch")
+    assert set(batch["us_per_event"]) == {"raw floor", "flowwire", "flowwire + batch"}
+    # Counted by the clients, events inside batch frames included: every one arrived.
+    for counts in batch["received"].values():
+        assert counts == [batch["events"] * batch["clients"]] * len(counts)
+
+
+def test_idle_connections_stay_answered_and_every_one_gets_the_event(quick_run: Path) -> None:
+    idle = result(quick_run, "idle")
+    assert idle["open_files_limit"] >= 1024
+    for apps in idle["results"].values():
+        assert set(apps) == {"raw", "flowwire"}
+        for app, measured in apps.items():
+            assert measured["dropped"] == 0, app
+            assert measured["fanout_ms"] > 0 and measured["rss_mib"] > 0
+        # Heartbeat every 0.5 s over a 1.2 s window: each client answered at least one.
+        assert apps["flowwire"]["pings_answered"] >= apps["flowwire"]["clients"]
+
+
+def test_each_benchmark_tells_its_steps_and_the_time_left(quick_run: Path) -> None:
+    said = (quick_run / "stderr.txt").read_text()
+    for name in ("codec", "fanout", "scale", "memory", "slow", "redis", "batch", "idle"):
+        assert re.search(rf"{name} \[1/\d+\] .*about .* left", said), name
+
+
+def test_a_quick_run_leaves_the_committed_report_alone() -> None:
+    args = parse(["--quick"])
+    assert args.report == ROOT / "bench" / "results-quick" / "benchmarks.md"
+    assert args.plots.is_relative_to(ROOT / "bench" / "results-quick")
+    assert args.results.is_relative_to(ROOT / "bench" / "results-quick")
+    assert parse([]).report == ROOT / "docs" / "benchmarks.md"
 
 
 def test_bundle_sizes_of_the_client_and_its_peers(quick_run: Path) -> None:
@@ -122,7 +154,8 @@ def test_report_has_every_section_and_its_plots(quick_run: Path) -> None:
         "## 7. Batch frames",
         "## 8. Client bundle size",
         "## 9. Dashboard",
-        "## 10. Wire profiles",
+        "## 10. Many idle connections",
+        "## 11. Wire profiles",
         "## Machine and versions",
         "## Reproduce",
         "`--quick` run",

@@ -157,9 +157,9 @@ class Codec:
         """Raise `ProtocolError` unless a Struct built in Python is a valid, registered event
         that every codec can carry (integers within 64 bits)."""
         self._refresh()
-        self._decode(self._events, self.encode(event), None)
+        self._decode(self._events, self._generic_encode(event), None)
         try:
-            _MSGPACK_CHECK.encode(event)
+            _MSGPACK_CHECK.encode(event)  # cheaper than a scan of the JSON for long numbers
         except OverflowError:
             raise refuse_out_of_range(out_of_range(msgspec.to_builtins(event)) or "$") from None
 

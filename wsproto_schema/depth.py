@@ -31,9 +31,14 @@ def too_deep(limit: int = MAX_DEPTH) -> ProtocolError:
 def json_depth(data: str | bytes, limit: int = MAX_DEPTH) -> int:
     """How deeply JSON text nests, as far as `limit` needs: at most `limit` when it does
     not nest deeper (0 when it cannot: too few brackets), else more than `limit`."""
-    text = data if isinstance(data, str) else data.decode("utf-8", "replace")
-    if text.count("[") + text.count("{") <= limit:
-        return 0  # cannot be deeper than limit
+    if isinstance(data, str):
+        if data.count("[") + data.count("{") <= limit:
+            return 0  # cannot be deeper than limit
+        text = data
+    else:
+        if data.count(b"[") + data.count(b"{") <= limit:
+            return 0  # counted without decoding: the usual case, on every command
+        text = data.decode("utf-8", "replace")
     depth = deepest = 0
     in_string = escaped = False
     for char in text:

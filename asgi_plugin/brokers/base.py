@@ -24,6 +24,7 @@ import msgspec
 
 import wsproto_schema as ws
 from asgi_plugin.core.catchup import CatchUp
+from asgi_plugin.core.encoded import EncodedEvent
 from asgi_plugin.core.materializer import ExecutionState
 from asgi_plugin.core.topics import default_topic, is_pattern, pattern_prefix
 from wsproto_schema import Event
@@ -69,6 +70,10 @@ class BrokerSink(Protocol):
         """A published event of a watched topic, in seq order per topic."""
         ...
 
+    def deliver_encoded(self, event: EncodedEvent) -> None:
+        """`deliver`, for an event that arrived as its JSON frame (fanned out as is)."""
+        ...
+
     def reset(self, topic: str) -> None:
         """The topic's stream was lost and its seq started again (a new epoch)."""
         ...
@@ -84,6 +89,9 @@ class _Unbound:
     """The sink of a broker nobody bound: events go nowhere, commands find no runner."""
 
     def deliver(self, event: Event) -> None:
+        return None
+
+    def deliver_encoded(self, event: EncodedEvent) -> None:
         return None
 
     def reset(self, topic: str) -> None:

@@ -48,6 +48,7 @@ from .base import (
     StreamPosition,
     runner_lost,
 )
+from .redis_frames import seq_offset
 from .redis_listener import RedisListener
 from .redis_scripts import APPEND, BOOT, BUMP, POSITION, SNAPSHOTS
 from .redis_serving import Serving
@@ -60,6 +61,11 @@ IDLE_TOPIC_TTL_MS = 24 * 3_600_000
 """How long Redis remembers a topic that was named (subscribed to) but never published on."""
 
 REPLAY_PAGE = 1000
+
+STATES_CACHED = 1024
+"""Executions whose folded state a process keeps after publishing their events, so that
+the next one needs no read from Redis (the APPEND script's version check catches a
+state another process changed meanwhile)."""
 
 
 def _redacted(url: str) -> str:
@@ -147,6 +153,9 @@ class RedisBroker(Broker):
         self._codec = ws.JsonCodec()
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._rpc: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._states: collections.OrderedDict[str, tuple[ExecutionState, str]] = (
+            collections.OrderedDict()
+        )
 
     # -- keys ---------------------------------------------------------------------
 
@@ -276,24 +285,33 @@ class RedisBroker(Broker):
             lock = self._locks[event.topic] = asyncio.Lock()
         async with lock:  # this process's events of a topic keep their order
             for _ in range(20):
-                seq, duplicate = await self._try_append(event, idempotency_key)
+                try:
+                    seq, duplicate = await self._try_append(event, idempotency_key)
+                except BaseException:
+                    self._states.pop(event.execution_id, None)  # folded, maybe not stored
+                    raise
                 if seq >= 0:
                     return msgspec.structs.replace(event, seq=seq), duplicate
+                self._states.pop(event.execution_id, None)  # changed elsewhere: read it again
         raise BrokerUnavailable(f"execution {event.execution_id!r}: state kept changing under us")
 
     async def _try_append(self, event: Event, idempotency_key: str | None) -> tuple[int, bool]:
         state_json, version, status = b"", "0", ""
         exec_key = self.key("exec", event.execution_id)
         if isinstance(event, STATEFUL):
-            raw_state, raw_version = await self._command("hmget", exec_key, "state", "v")
-            state = (
-                ExecutionState.from_json(raw_state)
-                if raw_state
-                else ExecutionState(event.topic, event.workflow_id, event.execution_id)
-            )
+            cached = self._states.pop(event.execution_id, None)
+            if cached is not None:
+                state, version = cached
+            else:
+                raw_state, raw_version = await self._command("hmget", exec_key, "state", "v")
+                state = (
+                    ExecutionState.from_json(raw_state)
+                    if raw_state
+                    else ExecutionState(event.topic, event.workflow_id, event.execution_id)
+                )
+                version = raw_version.decode() if raw_version else "0"
             fold(state, event)
             state_json = state.to_json()
-            version = raw_version.decode() if raw_version else "0"
             status = "finished" if state.finished else "live"
         streamed: list[Any] = ["", "", 0, "", *self._streamed_prefixes(), 0]
         if isinstance(event, ws.NodeToken):
@@ -305,6 +323,7 @@ class RedisBroker(Broker):
         elif isinstance(event, ws.ExecutionStarted):
             streamed[0] = "reset"
         now_ms = int(time.time() * 1000)
+        payload = self._encoder.encode(event)
         result = await self._call(
             "append",
             [
@@ -317,7 +336,7 @@ class RedisBroker(Broker):
                 self.key("leases", "all"),
             ],
             [
-                self._encoder.encode(event),
+                payload,
                 event.ts,
                 secrets.token_hex(8),
                 self.history_size,
@@ -333,9 +352,15 @@ class RedisBroker(Broker):
                 self.key("idem", idempotency_key) if idempotency_key is not None else "",
                 self.idempotency_ttl_ms,
                 *streamed,
+                seq_offset(payload, type(event)),
             ],
         )
-        return int(result[0]), bool(int(result[2]))
+        seq, duplicate = int(result[0]), bool(int(result[2]))
+        if state_json and seq >= 0 and not duplicate and status == "live":
+            self._states[event.execution_id] = (state, str(int(version) + 1))
+            while len(self._states) > STATES_CACHED:
+                self._states.popitem(last=False)
+        return seq, duplicate
 
     # -- commands sent more than once ------------------------------------------------------
 
@@ -379,9 +404,13 @@ class RedisBroker(Broker):
         return str(epoch.decode())
 
     def decode(self, payload: bytes, seq: int) -> Event:
-        """An event as stored (without its seq), with its seq."""
+        """An event as stored, with its seq (which an earlier version did not store)."""
         event = self._codec.decode_event(payload, check_unknown=False)
-        return msgspec.structs.replace(event, seq=seq)
+        return event if event.seq == seq else msgspec.structs.replace(event, seq=seq)
+
+    def decode_frame(self, frame: bytes) -> Event:
+        """An event as carried on a channel, its seq included (see redis_frames.py)."""
+        return self._codec.decode_event(frame, check_unknown=False)
 
     async def range(self, topic: str, first: int, last: int | None = None) -> list[Event]:
         """The stored events of a topic from seq `first` (to `last`), oldest first."""

@@ -22,10 +22,12 @@ from typing import Any, Protocol
 
 import msgspec
 
+from asgi_plugin.core.encoded import EncodedEvent
 from asgi_plugin.core.topics import is_pattern, pattern_prefix
 from wsproto_schema import Event
 
 from .base import BrokerSink, BrokerUnavailable, StreamPosition
+from .redis_frames import carried
 
 __all__ = ["ListenerBroker", "RedisListener"]
 
@@ -52,6 +54,10 @@ class ListenerBroker(Protocol):
 
     def decode(self, payload: bytes, seq: int) -> Event:
         """An event as carried on a channel or stored in a Stream, with its seq."""
+        ...
+
+    def decode_frame(self, frame: bytes) -> Event:
+        """A frame carried on a channel, its seq included."""
         ...
 
     async def position(self, topic: str) -> StreamPosition: ...
@@ -305,7 +311,12 @@ class RedisListener:
                     self.broker.sink.deliver(event)
         self.epochs[topic] = epoch
         self.last[topic] = seq
-        self.broker.sink.deliver(self.broker.decode(payload, seq))
+        if carried(payload, seq):  # fanned out as it came: no decode, no encode
+            self.broker.sink.deliver_encoded(
+                EncodedEvent(topic, seq, payload, self.broker.decode_frame)
+            )
+        else:  # published by an earlier version, without its seq
+            self.broker.sink.deliver(self.broker.decode(payload, seq))
 
     def _reset(self, topic: str, seq: int, epoch: str) -> None:
         logger.warning(

@@ -84,7 +84,7 @@ end
 
 -- ARGV[16] tok|log, [17] the delta | the message's size, [18] how many to keep,
 -- [19] the node id, [24] how many bytes to keep
-local function keep_streamed(base, exec_key, id, seq)
+local function keep_streamed(base, exec_key, id, seq, frame)
   local h = redis.call('HMGET', exec_key, 'state', 'done')
   if not h[1] or h[2] == '1' then
     return  -- no execution.started yet, or it finished: nothing to show it in
@@ -104,7 +104,7 @@ local function keep_streamed(base, exec_key, id, seq)
     redis.call('HINCRBY', counts, node, dropped)
     if dropped > 0 then redis.call('HSET', sizes, node, bytes) end
   else
-    local n = redis.call('RPUSH', logs, seq .. ' ' .. ARGV[17] .. ' ' .. ARGV[1])
+    local n = redis.call('RPUSH', logs, seq .. ' ' .. ARGV[17] .. ' ' .. frame)
     local bytes = redis.call('HINCRBY', exec_key, 'log_bytes', tonumber(ARGV[17]))
     local dropped = 0
     while n > 0 and (n > keep or bytes > most) do
@@ -131,7 +131,8 @@ APPEND = (
 --       idempotency key|'', its ttl (ms),
 --       streamed: tok|log|reset|'', a token's delta or a log's size, how many to
 --       keep, the node id, the key prefixes of token lists, token counts, token
---       sizes and logs, how many bytes to keep
+--       sizes and logs, how many bytes to keep,
+--       where the seq goes in the payload (redis_frames.py)
 local epoch = current_epoch(KEYS[2], KEYS[8], KEYS[9], KEYS[10], ARGV[3])
 if ARGV[14] ~= '' then
   local prior = redis.call('GET', ARGV[14])
@@ -143,6 +144,9 @@ if ARGV[8] ~= '' and (redis.call('HGET', KEYS[5], 'v') or '0') ~= ARGV[9] then
   return {-1, epoch, 0}
 end
 local seq = redis.call('INCR', KEYS[1])
+-- The frame as clients get it: encoded once by the publisher, the seq spliced in.
+local at = tonumber(ARGV[25])
+local frame = string.sub(ARGV[1], 1, at) .. '"seq":' .. seq .. ',' .. string.sub(ARGV[1], at + 1)
 if seq == 1 then
   -- Its first event: the topic is kept from now on (see current_epoch's idle_ttl).
   redis.call('PERSIST', KEYS[2])
@@ -151,7 +155,7 @@ end
 if ARGV[14] ~= '' then
   redis.call('SET', ARGV[14], seq, 'PX', ARGV[15])
 end
-redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], seq .. '-0', 'e', ARGV[1], 't', ARGV[2])
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], seq .. '-0', 'e', frame, 't', ARGV[2])
 if ARGV[7] ~= '' and seq % 64 == 0 then
   local cutoff = tonumber(ARGV[7])
   local first = redis.call('XRANGE', KEYS[3], '-', '+', 'COUNT', 1)[1]
@@ -172,7 +176,7 @@ end
 redis.call('ZADD', KEYS[4], ARGV[2], ARGV[5])
 local streamed = {ARGV[20], ARGV[21], ARGV[22], ARGV[23]}
 if ARGV[16] == 'tok' or ARGV[16] == 'log' then
-  keep_streamed(streamed, KEYS[5], ARGV[10], seq)
+  keep_streamed(streamed, KEYS[5], ARGV[10], seq, frame)
 end
 if ARGV[8] ~= '' then
   local version = tonumber(ARGV[9]) + 1
@@ -196,7 +200,7 @@ if ARGV[8] ~= '' then
     redis.call('SADD', KEYS[6], ARGV[10])
   end
 end
-redis.call('PUBLISH', ARGV[6], seq .. ' ' .. epoch .. ' ' .. ARGV[1])
+redis.call('PUBLISH', ARGV[6], seq .. ' ' .. epoch .. ' ' .. frame)
 return {seq, epoch, 0}
 """
 )

@@ -16,6 +16,7 @@ import wsproto_schema as ws
 from wsproto_schema import Event, WireData
 
 from .actions import Action, Send, SendEncoded
+from .encoded import Delivered
 from .topics import is_pattern, pattern_prefix
 
 __all__ = ["CatchUp", "Holding"]
@@ -61,7 +62,7 @@ class Holding:
         self._count = 0
         self.limit = limit
 
-    def hold(self, event: Event, data: WireData) -> bool | None:
+    def hold(self, event: Delivered, data: WireData) -> bool | None:
         """Keep the event if a topic being set up covers it: True; None when none does;
         False when the holding is full (the connection must close as a slow consumer).
 

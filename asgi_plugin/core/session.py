@@ -18,7 +18,7 @@ from typing import Any
 import msgspec
 
 import wsproto_schema as ws
-from wsproto_schema import CloseCode, ErrorCode, Event, ProtocolError, WireData
+from wsproto_schema import CloseCode, ErrorCode, ProtocolError, WireData
 
 from .actions import (
     Action,
@@ -33,6 +33,7 @@ from .actions import (
     SubscribeRequest,
 )
 from .catchup import CatchUp, Holding
+from .encoded import Delivered, EncodedEvent
 from .filters import TypeFilter, validate_type_pattern
 from .topics import default_topic, is_pattern, is_private, matches, validate_topic
 
@@ -330,7 +331,7 @@ class Session:
         """From now until the catch-up is sent, live events of `topics` wait."""
         self.holding = Holding(topics, self.limits.max_held_frames)
 
-    def held(self, event: Event, data: WireData) -> bool | None:
+    def held(self, event: Delivered, data: WireData) -> bool | None:
         """A live event while a catch-up is under way: True held (sent after it), None
         not one of its topics, False the holding is full (close as a slow consumer)."""
         holding = self.holding
@@ -348,11 +349,12 @@ class Session:
             self.holding = None
         return actions
 
-    def accepts(self, event: Event) -> bool:
+    def accepts(self, event: Delivered) -> bool:
         """Whether an event passes the connection's event-type filters: some subscription
         (being set up, or held) that covers its topic has no filter or one it matches.
         Call only while `type_filters` is not empty: the hot path skips it otherwise."""
-        event_type: str = type(event).__struct_config__.tag  # type: ignore[assignment]
+        struct = event.event if isinstance(event, EncodedEvent) else event
+        event_type: str = type(struct).__struct_config__.tag  # type: ignore[attr-defined]
         topic = event.topic
         for subscription, type_filter in self.type_filters.items():
             if matches(subscription, topic) and (
@@ -361,7 +363,7 @@ class Session:
                 return True
         return False
 
-    def covered(self, event: Event) -> bool:
+    def covered(self, event: Delivered) -> bool:
         """Whether a live event is one the subscription's catch-up already gave the client
         (call only while `floors` is not empty: the hot path skips it otherwise)."""
         floor = self.floors.get(event.topic)

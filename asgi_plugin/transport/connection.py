@@ -32,6 +32,7 @@ from asgi_plugin.core.actions import (
     SendEncoded,
     SubscribeRequest,
 )
+from asgi_plugin.core.encoded import Delivered
 from asgi_plugin.core.outbox import CloseItem
 from asgi_plugin.core.principals import expires_at, principal_id
 from asgi_plugin.core.session import Session, SessionLimits
@@ -46,9 +47,10 @@ from asgi_plugin.core.topics import (
     principal_topic,
 )
 from asgi_plugin.engine.handlers import CommandContext, CommandHandler
-from wsproto_schema import CloseCode, Event, WireData
+from wsproto_schema import CloseCode, WireData
 from wsproto_schema.profiles import ProfileCodec
 
+from .deadlines import Deadline
 from .errors import wire_error
 from .handshake import Handshake, pick_subprotocol
 from .hooks import ConnectionInfo, Principal, may_command, resolve
@@ -142,13 +144,13 @@ class Connection:
         self._abandoned = False
         self._peer_close: int | None = None
         self._reader: asyncio.Task[Any] | None = None
-        self._timer: asyncio.TimerHandle | None = None
+        self._timer: Deadline | None = None
         self._url = url
         """Topics the URL subscribes to, until they are (after `auth`, if it is awaited)."""
 
     # -- the hub's side ---------------------------------------------------------
 
-    def deliver(self, event: Event, data: WireData) -> bool:
+    def deliver(self, event: Delivered, data: WireData) -> bool:
         """Queue a published event (called by the hub, never awaits); False when this
         connection cannot take it (the hub then closes it as a slow consumer)."""
         session = self.session
@@ -336,7 +338,7 @@ class Connection:
     def _schedule(self, loop: asyncio.AbstractEventLoop) -> None:
         delay = max(0.0, self.session.next_deadline() - time.time())
         if delay != float("inf"):
-            self._timer = loop.call_later(delay, self._on_timer)
+            self._timer = self.runtime.deadlines.call_later(delay, self._on_timer)
 
     def _on_timer(self) -> None:
         self._timer = None

@@ -22,6 +22,7 @@ import msgspec
 import wsproto_schema as ws
 from asgi_plugin.brokers.base import Broker
 from asgi_plugin.brokers.memory import MemoryBroker
+from asgi_plugin.core.encoded import EncodedEvent
 from asgi_plugin.core.hub import Hub, Subscriber
 from asgi_plugin.core.principals import principal_id
 from asgi_plugin.engine.handlers import CommandContext, CommandHandler
@@ -29,6 +30,7 @@ from asgi_plugin.engine.reporter import Publisher, Reporter
 from wsproto_schema import Event
 from wsproto_schema.profiles import ProfileCodec, profile_named
 
+from .deadlines import Deadlines
 from .engines import Engines
 from .lifecycle import Lifecycle
 from .options import Options
@@ -91,11 +93,13 @@ class Runtime:
         self.broker: Broker = options.broker or MemoryBroker()
         self.hub: Hub[Member] = Hub(on_overflow=self._overflowed)
         self.deliver = self.hub.deliver  # the broker's hot path calls the hub directly
+        self.deliver_encoded = self.hub.deliver_encoded
         self.stats = Stats()
         self.metrics = _metrics(self)
         self.lifecycle = Lifecycle(options, self.stats)
         if self.metrics is not None:
             self.deliver = self._deliver_measured
+            self.deliver_encoded = self._deliver_encoded_measured
         self.broker.bind(self)
         self.json = ws.JsonCodec()
         self.msgpack = ws.MsgpackCodec()
@@ -103,6 +107,8 @@ class Runtime:
         self.connections: set[Member] = set()
         self._per_principal: Counter[str] = Counter()
         self._principal_of: dict[Member, str] = {}
+        self.deadlines = Deadlines()
+        """Every connection's next deadline (heartbeat, authentication), behind one timer."""
         self.loop: asyncio.AbstractEventLoop | None = None
         self.publisher: Publisher = self
         """What command handlers get as `context.app` (the `FlowwireApp` sets itself)."""
@@ -263,6 +269,11 @@ class Runtime:
         assert self.metrics is not None
         self.metrics.delivered(event.ts)
         self.hub.deliver(event)
+
+    def _deliver_encoded_measured(self, event: EncodedEvent) -> None:
+        assert self.metrics is not None
+        self.metrics.delivered(event.ts)
+        self.hub.deliver_encoded(event)
 
     def _overflowed(self, subscriber: Member) -> None:
         subscriber.overflow()

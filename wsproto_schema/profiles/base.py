@@ -91,6 +91,8 @@ class ProfileCodec(JsonCodec):
     def __init__(self, profile: Profile) -> None:
         super().__init__()
         self.profile = profile
+        # Not "json": a hub that has a canonical JSON frame at hand must not send it here.
+        self.name = f"profile:{profile.name}"
         self._wire_encoder = msgspec.json.Encoder()
         commands = profile.client_frames
         self._commands: Any = msgspec.json.Decoder(Union[commands]) if commands else None
