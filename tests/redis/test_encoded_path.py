@@ -175,3 +175,19 @@ async def test_a_wire_profile_client_gets_its_shape_of_a_frame_that_came_encoded
     finally:
         await mounted.flowwire.shutdown()
         await publisher.shutdown()
+
+
+async def test_an_event_type_filter_applies_to_frames_that_came_encoded(
+    apps: list[FlowwireApp],
+) -> None:
+    publisher, receiver = apps
+    client = AsgiClient(receiver)
+    await client.connect()
+    frame = {"type": "subscribe", "ref": "s", "topics": [TOPIC], "types": ["node.status"]}
+    assert (await client.request(frame, timeout=5))["type"] == "reply"
+    common = {"workflow_id": "w", "execution_id": "e", "node_id": "a"}
+    await publisher.runtime.publish_event(ws.NodeToken(**common, delta="left out"))
+    await publisher.runtime.publish_event(ws.NodeStatus(**common, status="running"))
+    [got] = await collect(client, 1, timeout=5)
+    assert (got["type"], got["seq"]) == ("node.status", 2)
+    assert await client.nothing()
