@@ -263,3 +263,22 @@ def test_the_front_door_loads_no_server_code_until_asked() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     )
     assert result.stdout.split() == ["False", "True"]
+
+
+def test_every_package_of_the_checkout_ships_in_the_wheel() -> None:
+    """`[tool.setuptools] packages` is a list: a new subpackage left out of it installs as
+    an import error (wsproto_schema.profiles did; the built-wheel test found it)."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    text = (root / "pyproject.toml").read_text()
+    block = re.search(r"\[tool\.setuptools\]\n(?:#[^\n]*\n)*packages = \[([^\]]*)\]", text)
+    assert block is not None
+    listed = set(re.findall(r'"([\w.]+)"', block.group(1)))
+    found = {
+        ".".join(init.parent.relative_to(root).parts).replace("codegen", "flowwire_codegen", 1)
+        for top in ("flowwire", "wsproto_schema", "asgi_plugin", "codegen")
+        for init in (root / top).rglob("__init__.py")
+    }
+    assert found == listed

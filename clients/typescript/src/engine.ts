@@ -31,6 +31,12 @@ import {
 
 /** What the engine client uses of a WebSocket: `ws` fits (the browser's cannot send the
  * engine key, which goes in a header). */
+
+/** A user's `control` as its engine gets it: the server has resolved a `workflow_id` to the
+ * execution, so `execution_id` is always there. */
+export type EngineControl = Control & { execution_id: string };
+/** A user's `input` as its engine gets it (`execution_id` resolved, as for `control`). */
+export type EngineInput = Input & { execution_id: string };
 export interface EngineSocket {
   readonly readyState: number;
   send(data: string): void;
@@ -62,8 +68,8 @@ export interface CommandContext {
  * error the user should see; any other exception answers `internal`. */
 export interface EngineHandler {
   execute?(command: Execute, context: CommandContext): Promise<ExecuteResult> | ExecuteResult;
-  control?(command: Control, context: CommandContext): Promise<ControlResult> | ControlResult;
-  input?(command: Input, context: CommandContext): Promise<InputResult> | InputResult;
+  control?(command: EngineControl, context: CommandContext): Promise<ControlResult> | ControlResult;
+  input?(command: EngineInput, context: CommandContext): Promise<InputResult> | InputResult;
 }
 
 /** An error the user gets as the command's `error` frame. */
@@ -253,7 +259,7 @@ export class EngineClient {
   private async run(frame: EngineCommand): Promise<object> {
     const handler = this.options.handler ?? {};
     const context: CommandContext = { principal: frame.principal ?? null };
-    const command = frame.command as unknown as Execute | Control | Input;
+    const command = frame.command as unknown as Execute | EngineControl | EngineInput;
     if (command.type === "execute" && handler.execute) {
       const result = await handler.execute(command, context);
       this.live.add(result.execution_id);
