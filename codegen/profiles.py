@@ -15,6 +15,8 @@ from msgspec import inspect as mi
 
 from wsproto_schema.profiles import PROFILES, Profile
 
+from .typescript import ts_type
+
 __all__ = ["profile_files"]
 
 
@@ -83,7 +85,7 @@ def _typescript(profile: Profile) -> str:
             lines.append(f"  {struct.tag_field}: {json.dumps(struct.tag)};")
         for field in struct.fields:
             optional = "" if field.required else "?"
-            lines.append(f"  {field.encode_name}{optional}: {_ts(field.type)};")
+            lines.append(f"  {field.encode_name}{optional}: {ts_type(field.type)};")
         lines.append("}")
         lines.append("")
     for union, frames in unions.items():
@@ -109,30 +111,3 @@ def _collect(t: mi.Type, into: dict[str, mi.StructType]) -> None:
             _collect(member, into)
     elif isinstance(t, mi.Metadata):
         _collect(t.type, into)
-
-
-def _ts(t: mi.Type) -> str:
-    if isinstance(t, mi.Metadata):
-        return _ts(t.type)
-    if isinstance(t, mi.AnyType):
-        return "JsonValue"
-    if isinstance(t, mi.NoneType):
-        return "null"
-    if isinstance(t, mi.BoolType):
-        return "boolean"
-    if isinstance(t, (mi.IntType, mi.FloatType)):
-        return "number"
-    if isinstance(t, mi.StrType):
-        return "string"
-    if isinstance(t, (mi.ListType, mi.VarTupleType)):
-        item = _ts(t.item_type)
-        return f"({item})[]" if " " in item else f"{item}[]"
-    if isinstance(t, mi.DictType):
-        return f"{{ [key: string]: {_ts(t.value_type)} }}"
-    if isinstance(t, mi.LiteralType):
-        return " | ".join(json.dumps(v) for v in t.values)
-    if isinstance(t, mi.StructType):
-        return t.cls.__name__
-    if isinstance(t, mi.UnionType):
-        return " | ".join(_ts(member) for member in t.types)
-    raise TypeError(f"codegen cannot express {t!r} in TypeScript")

@@ -21,7 +21,8 @@ HEADER = """\
 """
 
 
-def ts_type(t: mi.Type, catalog: Catalog) -> str:
+def ts_type(t: mi.Type, catalog: Catalog | None = None) -> str:
+    """A type as TypeScript; with a catalog, its named literal unions by name."""
     t, _ = unwrap(t)
     if isinstance(t, mi.AnyType):
         return "JsonValue"
@@ -39,7 +40,8 @@ def ts_type(t: mi.Type, catalog: Catalog) -> str:
     if isinstance(t, mi.DictType):
         return f"{{ [key: string]: {ts_type(t.value_type, catalog)} }}"
     if isinstance(t, mi.LiteralType):
-        return catalog.literal_name(t.values) or " | ".join(json.dumps(v) for v in t.values)
+        named = catalog.literal_name(t.values) if catalog is not None else None
+        return named or " | ".join(json.dumps(v) for v in t.values)
     if isinstance(t, (mi.EnumType, mi.StructType)):
         return t.cls.__name__
     if isinstance(t, mi.UnionType):

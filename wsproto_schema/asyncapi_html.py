@@ -11,6 +11,8 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from .json_schema import schema_refs
+
 __all__ = ["asyncapi_html"]
 
 STYLE = """
@@ -161,19 +163,8 @@ def _referenced(schemas: dict[str, Any], messages: dict[str, Any]) -> set[str]:
     seen: set[str] = set()
     stack = list(payloads)
     while stack:
-        for ref in _refs(schemas[stack.pop()]):
+        for ref in schema_refs(schemas[stack.pop()]):
             if ref not in seen:
                 seen.add(ref)
                 stack.append(ref)
     return seen - payloads
-
-
-def _refs(node: object) -> list[str]:
-    if isinstance(node, dict):
-        found = [node["$ref"].rsplit("/", 1)[1]] if isinstance(node.get("$ref"), str) else []
-        for value in node.values():
-            found += _refs(value)
-        return found
-    if isinstance(node, list):
-        return [name for item in node for name in _refs(item)]
-    return []

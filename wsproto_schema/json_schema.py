@@ -17,6 +17,7 @@ __all__ = [
     "bundle_schema",
     "definitions",
     "direction_schema",
+    "schema_refs",
     "tag_map",
     "type_schema",
 ]
@@ -189,18 +190,19 @@ def _reachable(root: str, defs: dict[str, Schema]) -> list[str]:
         if name in seen:
             continue
         seen.append(name)
-        stack.extend(_refs(defs[name]))
+        stack.extend(schema_refs(defs[name]))
     return sorted(seen)
 
 
-def _refs(node: object) -> list[str]:
+def schema_refs(node: object) -> list[str]:
+    """The names of the `$defs` a schema node refers to, depth first."""
     if isinstance(node, dict):
         found = [node["$ref"].rsplit("/", 1)[1]] if isinstance(node.get("$ref"), str) else []
         for value in node.values():
-            found += _refs(value)
+            found += schema_refs(value)
         return found
     if isinstance(node, list):
-        return [name for item in node for name in _refs(item)]
+        return [name for item in node for name in schema_refs(item)]
     return []
 
 
