@@ -16,6 +16,13 @@ import wsproto_schema as ws
 
 MAX_SAFE_INT = 2**53 - 1
 
+# The frames as collection left them, not as the registry is when an example runs:
+# other tests register and unregister app events while the session runs, and a
+# strategy that read the registry each time could draw differently when Hypothesis
+# replays an example (FlakyStrategyDefinition).
+SERVER_FRAMES = ws.registry.server_frames()
+CLIENT_FRAMES = ws.registry.client_frames()
+
 finite_floats = st.floats(allow_nan=False, allow_infinity=False)
 
 
@@ -96,7 +103,7 @@ def for_field(f: mi.Field) -> st.SearchStrategy[Any]:
     t = f.type
     while isinstance(t, mi.Metadata):
         if t.extra and ws.FRAME_UNION in t.extra:  # frames of a union (a batch's frames)
-            unbatched = [c for c in ws.registry.server_frames() if c is not ws.Batch]
+            unbatched = [c for c in SERVER_FRAMES if c is not ws.Batch]
             return st.lists(st.one_of([for_struct(c) for c in unbatched]), min_size=1, max_size=3)
         t = t.type
     return for_type(f.type)
@@ -115,15 +122,15 @@ def for_struct(cls: type[msgspec.Struct]) -> st.SearchStrategy[dict[str, Any]]:
 
 
 def server_frames() -> st.SearchStrategy[dict[str, Any]]:
-    return st.one_of([for_struct(cls) for cls in ws.registry.server_frames()])
+    return st.one_of([for_struct(cls) for cls in SERVER_FRAMES])
 
 
 def client_frames() -> st.SearchStrategy[dict[str, Any]]:
-    return st.one_of([for_struct(cls) for cls in ws.registry.client_frames()])
+    return st.one_of([for_struct(cls) for cls in CLIENT_FRAMES])
 
 
 def frame_class(frame: dict[str, Any], direction: str) -> type[msgspec.Struct]:
-    types = ws.registry.server_frames() if direction == "server" else ws.registry.client_frames()
+    types = SERVER_FRAMES if direction == "server" else CLIENT_FRAMES
     return next(c for c in types if ws.frame_tag(c) == frame["type"])
 
 
