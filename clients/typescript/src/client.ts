@@ -654,8 +654,8 @@ export class FlowwireClient {
         this.emit("reset", { type: "reset", topic, epoch: position.epoch });
       } else if (held && held.seq < position.seq && this.topics.has(topic)) {
         // We were already receiving this topic (after `execute`, or through a pattern):
-        // events up to the reply's seq that we have not seen were held back while the
-        // server set this up and will not come. Ask for them.
+        // events up to the reply's seq that we have not seen may not come (through a
+        // pattern they do not). Ask for them; the ones that do come are duplicates.
         this.positions.set(topic, { seq: held.seq, epoch: position.epoch });
         this.resync(topic);
       } else if (!held && awaiting) {
