@@ -158,7 +158,9 @@ class Run:
 
     # -- running ------------------------------------------------------------------
 
-    async def main(self) -> None:
+    async def start(self) -> None:
+        """Publish `execution.started`: once it is stored, the broker knows the execution
+        (its topic), so a command for it is no longer `not_found`."""
         dag = self.dag
         await self.report.started(
             [ws.NodeInfo(id=n.id, name=n.name, kind=n.kind) for n in dag.nodes.values()],
@@ -167,6 +169,9 @@ class Run:
             order=dag.order,
             inputs=self.inputs or None,
         )
+
+    async def main(self) -> None:
+        dag = self.dag
         # Each node waits for `missing` parents; a node whose count drops to 0 is ready. Work
         # per step is what finished, not the size of the workflow.
         position = {node: index for index, node in enumerate(dag.order)}
@@ -360,6 +365,12 @@ class DagRunner:
         report = context.app.reporter(command.workflow.id, execution_id)
         run = Run(self, dag, execution_id, report, dict(command.inputs or {}), starter)
         self.runs[execution_id] = run
+        try:
+            # Before the reply: whoever reads it may send a command for the execution at once.
+            await run.start()
+        except BaseException:
+            del self.runs[execution_id]  # it never started: the execute fails
+            raise
         run.task = asyncio.create_task(self._guarded(run))
         self._forget_finished()
         return ws.ExecuteResult(execution_id=execution_id, topic=report.topic)

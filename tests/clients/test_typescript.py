@@ -118,7 +118,7 @@ def passed(out: str) -> int:
 def test_protocol_behaviours(client_build: Path) -> None:
     """Lifecycle, refs and typed errors, dedupe, gaps, batches, handler isolation, heartbeat,
     reset, close codes and backoff, the offline queue, msgpack, the store's reducer."""
-    assert passed(node_test("protocol")) == 19
+    assert passed(node_test("protocol")) == 20
 
 
 def test_react_bindings(client_build: Path) -> None:

@@ -9,7 +9,7 @@ import msgspec
 import pytest
 
 import wsproto_schema as ws
-from asgi_plugin import FlowwireApp
+from asgi_plugin import FlowwireApp, MemoryBroker
 from asgi_plugin.demo.samples import SAMPLES, demo_runner
 from flowwire import DagRunner, NodeContext
 from tests.plugin.clients import AsgiClient
@@ -216,6 +216,34 @@ async def test_legacy_sample_reports_from_a_thread() -> None:
     ] == [0.25, 0.5, 0.75]
     assert crunch[-1]["output"] == {"total": 10}
     assert frames[-1]["type"] == "execution.completed"
+
+
+class RoundTripBroker(MemoryBroker):
+    """Stores an event a few loop turns after it is published, as Redis does (a round
+    trip) while the connection that ran `execute` claims the execution."""
+
+    async def _append(self, event: ws.Event, idempotency_key: str | None) -> tuple[ws.Event, bool]:
+        for _ in range(20):
+            await asyncio.sleep(0)
+        return await super()._append(event, idempotency_key)
+
+
+async def test_a_control_sent_right_after_the_execute_reply_finds_the_execution() -> None:
+    """The reply names an execution that exists: a control sent at once was `not_found`
+    while the run's first event was still on its way to the broker (on Redis, under load)."""
+    app = FlowwireApp(broker=RoundTripBroker(), handler=demo_runner())
+    client = await client_for(app)
+    workflow = {"id": "asks", "nodes": [{"id": "approve", "kind": "input"}]}
+    execution = (await execute(client, workflow))["data"]["execution_id"]
+    paused = await client.request(
+        {"type": "control", "ref": "p", "execution_id": execution, "action": "pause"}
+    )
+    assert paused == {"type": "reply", "ref": "p", "data": {"status": "paused"}}, paused
+    events = [await client.recv()]
+    while events[-1]["type"] != "execution.paused":
+        events.append(await client.recv())
+    assert events[0]["type"] == "execution.started"
+    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
 
 
 async def test_pause_resume_and_stop() -> None:

@@ -157,24 +157,31 @@ async def test_redis_restart_without_persistence_resets_to_a_snapshot(
 async def test_a_client_on_a_controls_an_execution_on_b(
     start_server: Start, redis_server: RedisServer
 ) -> None:
+    """The run waits for an input nobody gives: it cannot end by itself while A's client
+    pauses, resumes and stops it (a sample of ~1.5 s of sleeps could, on a loaded
+    machine: then a command met a finished run, `conflict`)."""
     a, b = pair(start_server, redis_server)
-    runner = await WsClient.connect(b.url())
-    workflow = msgspec.to_builtins(SAMPLES["parallel"])
-    reply = await runner.request({"type": "execute", "ref": "e", "workflow": workflow})
-    execution = reply["data"]["execution_id"]
     controller = await WsClient.connect(a.url())
     await controller.request(
-        {"type": "subscribe", "ref": "s", "topics": ["workflow:parallel"], "snapshot": False}
+        {"type": "subscribe", "ref": "s", "topics": ["workflow:asks"], "snapshot": False}
     )
+    runner = await WsClient.connect(b.url())
+    workflow = {"id": "asks", "nodes": [{"id": "approve", "kind": "input"}]}
+    reply = await runner.request({"type": "execute", "ref": "e", "workflow": workflow})
+    execution = reply["data"]["execution_id"]
+    # A knows the execution once its first event went through Redis.
+    started = await controller.recv_event()
+    assert started["type"] == "execution.started" and started["execution_id"] == execution
     for action, status in (("pause", "paused"), ("resume", "running"), ("stop", "stopped")):
         answer = await controller.request(
             {"type": "control", "ref": action, "execution_id": execution, "action": action}
         )
         assert answer == {"type": "reply", "ref": action, "data": {"status": status}}, answer
-    seen = []
-    while not seen or seen[-1] != "execution.stopped":
-        seen.append((await controller.recv())["type"])
+    seen = ["execution.started"]
+    while seen[-1] != "execution.stopped":
+        seen.append((await controller.recv_event())["type"])
     assert [t for t in seen if t.startswith("execution.") and t != "execution.progress"] == [
+        "execution.started",
         "execution.paused",
         "execution.resumed",
         "execution.stopped",

@@ -237,6 +237,10 @@ export class FlowwireClient {
   private readonly filtered = new Set<string>();
   private readonly positions = new Map<string, SincePosition>();
   private readonly resyncing = new Set<string>();
+  /** Topics subscribed by `execute` that have had no event yet, with their epoch once the
+   * subscribe for it is answered: their first event sets their position, whatever the
+   * reply's seq (the server may still send events up to it: it held them meanwhile). */
+  private readonly awaitingFirstEvent = new Map<string, string>();
   private readonly listeners = new Map<string, Set<Listener>>();
   private readonly statusListeners = new Set<(state: ConnectionState) => void>();
   private readyWaiters: { resolve: () => void; reject: (error: FlowwireError) => void }[] = [];
@@ -338,6 +342,7 @@ export class FlowwireClient {
     for (const topic of list) {
       this.topics.delete(topic);
       this.positions.delete(topic);
+      this.awaitingFirstEvent.delete(topic);
       this.filters.delete(topic);
       this.filtered.delete(topic);
     }
@@ -357,6 +362,7 @@ export class FlowwireClient {
       // The server subscribed this connection; a subscribe without snapshots gets the
       // topic's epoch, so that a reconnect resumes it.
       this.topics.add(result.topic);
+      if (!this.positions.has(result.topic)) this.awaitingFirstEvent.set(result.topic, "");
       if (this.welcomed) {
         this.subscribe(result.topic, { snapshot: false }).catch((error: unknown) => this.report(error, { kind: "server" }));
       }
@@ -638,6 +644,7 @@ export class FlowwireClient {
       else this.filtered.delete(topic);
       if (isPattern(topic)) continue;
       const held = this.positions.get(topic);
+      const awaiting = this.awaitingFirstEvent.delete(topic);
       if (position.recovered) {
         // The replay after our seq follows.
         this.positions.set(topic, { seq: held?.seq ?? since[topic]?.seq ?? 0, epoch: position.epoch });
@@ -647,10 +654,13 @@ export class FlowwireClient {
         this.emit("reset", { type: "reset", topic, epoch: position.epoch });
       } else if (held && held.seq < position.seq && this.topics.has(topic)) {
         // We were already receiving this topic (after `execute`, or through a pattern):
-        // events up to the reply's seq that we have not seen were held back while the
-        // server set this up and will not come. Ask for them.
+        // events up to the reply's seq that we have not seen may not come (through a
+        // pattern they do not). Ask for them; the ones that do come are duplicates.
         this.positions.set(topic, { seq: held.seq, epoch: position.epoch });
         this.resync(topic);
+      } else if (!held && awaiting) {
+        // Live since `execute`: the events the reply's seq counts still come, after it.
+        this.awaitingFirstEvent.set(topic, position.epoch);
       } else {
         this.positions.set(topic, { seq: Math.max(held?.seq ?? 0, position.seq), epoch: position.epoch });
       }
@@ -683,7 +693,12 @@ export class FlowwireClient {
         return;
       }
     }
-    this.positions.set(topic, { seq: event.seq, epoch: position?.epoch ?? "" });
+    let epoch = position?.epoch;
+    if (epoch === undefined) {
+      epoch = this.awaitingFirstEvent.get(topic) ?? "";
+      this.awaitingFirstEvent.delete(topic);
+    }
+    this.positions.set(topic, { seq: event.seq, epoch });
     this.emit(event.type, event);
     this.emit("*", event);
   }

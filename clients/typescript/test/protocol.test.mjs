@@ -362,6 +362,28 @@ test("execute: the run's topic is held and resumed; events held back by the serv
   assert.equal(store.get("x").nodes.get("n2").status, "succeeded");
 });
 
+test("execute: events the server held while it answered the subscribe for the epoch follow its reply, and are applied", async () => {
+  // The reply's seq counts events still on their way: on Redis the execution's first
+  // events may reach this server's listener while it reads the position.
+  const server = await scripted(async (peer) => {
+    peer.welcome();
+    const execute = await peer.next("execute");
+    peer.reply(execute, { execution_id: "x", topic: "workflow:w" });
+    const sub = await peer.next("subscribe");
+    peer.reply(sub, { topics: { "workflow:w": { epoch: "E", seq: 2, recovered: false } } });
+    peer.send(event(1, { type: "execution.started", nodes: [{ id: "n1" }], edges: [] }));
+    peer.send(event(2));
+    peer.send(event(3, { node_id: "n1", status: "succeeded" }));
+  });
+  const { client, store, seen, events } = newClient(server.url);
+  use(server, client);
+  await client.execute({ id: "w", nodes: [{ id: "n1", kind: "k" }] });
+  await until(events.on, () => seen.length === 3, "3 events");
+  assert.deepEqual(seen.map((e) => e.seq), [1, 2, 3]);
+  assert.deepEqual(client.position("workflow:w"), { seq: 3, epoch: "E" });
+  assert.equal(store.get("x").nodes.get("n1").status, "succeeded");
+});
+
 test("commands with an idempotency key are sent again, with the same key, after a lost connection; the others are rejected", async () => {
   const keys = [];
   const server = await scripted(async (peer, index) => {
