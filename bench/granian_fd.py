@@ -1,6 +1,6 @@
-"""granian serving `bench.apps` on a listening socket inherited by file descriptor.
+"""granian serving an ASGI app on a listening socket inherited by file descriptor.
 
-    python -m bench.granian_fd FD
+    python -m bench.granian_fd FD [module:factory()|module:app]   # default bench.apps:create()
 
 granian's command line binds its own socket (`--host/--port` or `--uds`) and has
 no `--fd`, so the harness could not hand it a socket it holds (picking a free
@@ -14,6 +14,7 @@ changes, this launcher fails at start, loudly, and the matrix reports it.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import sys
 from typing import Any
 
@@ -28,13 +29,13 @@ BACKLOG = 2048
 class FdServer(Server):
     """The embedded server, on an already listening socket."""
 
-    def __init__(self, fd: int, target: Any) -> None:
+    def __init__(self, fd: int, target: Any, *, factory: bool) -> None:
         super().__init__(
             target,
             interface=Interfaces.ASGI,
             backlog=BACKLOG,
             log_level=LogLevels.warning,
-            factory=True,
+            factory=factory,
         )
         self.fd = fd
 
@@ -45,9 +46,10 @@ class FdServer(Server):
 
 
 def main(argv: list[str]) -> None:
-    from bench.apps import create
-
-    server = FdServer(int(argv[0]), create)
+    spec = argv[1] if len(argv) > 1 else "bench.apps:create()"
+    module, _, name = spec.partition(":")
+    target = getattr(importlib.import_module(module), name.removesuffix("()"))
+    server = FdServer(int(argv[0]), target, factory=name.endswith("()"))
     try:
         import uvloop
 

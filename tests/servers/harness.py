@@ -82,6 +82,10 @@ class ServerProcess:
                 timeout,
                 *workers,
             ]
+        if self.server == "daphne":  # an application instance, not a factory
+            return [*python, "daphne", "--fd", fd, "-v", "0", app]
+        if self.server == "granian":  # no --fd: its embedded server on this socket
+            return [*python, "bench.granian_fd", fd, self.app]
         raise ValueError(self.server)
 
     def start(self, timeout: float = 30) -> ServerProcess:
