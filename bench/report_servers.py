@@ -49,11 +49,12 @@ def section(data: dict[str, Any], report: Report, table: Table) -> list[str]:
     out = [
         "## 12. Every ASGI server",
         "",
-        f"flowwire and the raw ASGI floor (section 2) on each server, every one in its own "
-        f"process on the server core, all at once: {fanout['clients']:,} clients per process, "
-        f"bursts of {fanout['events_per_burst']:,} events interleaved across the processes, "
-        f"{reps} per process, medians compared. Memory: one process at a time, RSS after "
-        f"{memory['clients']:,} more idle connections minus before, divided by their number. "
+        "flowwire and the raw ASGI floor (section 2) on each server, one server after the "
+        "other: its two processes at once on the server core, "
+        f"{fanout['clients']:,} clients each, bursts of {fanout['events_per_burst']:,} events "
+        f"interleaved between them, {reps} each, medians compared. Memory: one process at "
+        f"a time, RSS after {memory['clients']:,} more idle connections minus before, "
+        "divided by their number. "
         "Each flowwire is compared with the floor on its own server.",
         "",
     ]
@@ -172,8 +173,9 @@ def why(measured: dict[str, dict[str, float]]) -> str:
     if under:
         parts.append(
             f"On {', '.join(under)} the floor costs more than flowwire: it awaits each "
-            "socket's `send` in turn, and each one there waits for the server's Rust runtime "
-            "to take the frame, while flowwire hands every socket its frame without waiting "
+            "socket's `send` in turn, each a future the server's Rust runtime completes "
+            "(most likely a loop wake-up per send), while flowwire hands every socket its frame "
+            "without waiting "
             "(a send that has to wait finishes in the connection's writer)."
         )
     extra = [m["flowwire_kib"] - m["raw_kib"] for m in measured.values()]

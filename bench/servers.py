@@ -2,10 +2,12 @@
 
 For each server in `bench.server.SERVERS` (uvicorn with websockets-sansio, uvicorn
 with wsproto, hypercorn, daphne, granian), two processes: the raw floor and
-flowwire. Fan-out: all of them run at once with N clients each, bursts
-interleaved across them (as in bench/fanout.py), medians compared, each
-flowwire against its own server's floor. Memory per idle connection: one
-process at a time, RSS after N more idle connections minus before, divided by N.
+flowwire. Fan-out: one server at a time, its two processes at once with N
+clients each, their bursts interleaved (as in bench/fanout.py), medians
+compared, flowwire against its own server's floor. One server at a time, so
+that only the two processes compared share the server core.
+Memory per idle connection: one process at a time, RSS after N more idle
+connections minus before, divided by N.
 A server that fails to start or to deliver is recorded with its error, and the
 others still run.
 """
@@ -30,43 +32,55 @@ def _error(exc: BaseException) -> str:
     return " ".join(line.strip() for line in lines[-3:])[:500]
 
 
-async def _fanout(
-    servers: list[str], clients: int, reps: int, burst_deliveries: int, progress: Progress
-) -> dict[str, Any]:
-    contenders = [(server, app) for server in servers for app in APPS]
-    running: dict[tuple[str, str], BenchServer] = {}
-    loads: dict[tuple[str, str], Load] = {}
-    failed: dict[str, str] = {}
+async def _fanout_one(
+    server: str, clients: int, reps: int, events: int, progress: Progress
+) -> dict[str, list[dict[str, Any]]]:
+    """The floor and flowwire on `server`, at once, their bursts interleaved."""
+    running: dict[str, BenchServer] = {}
     try:
-        for server, app in contenders:
-            if server in failed:
-                continue
-            try:
-                running[server, app] = BenchServer(app, server=server).start()
-                loads[server, app] = await Load(running[server, app], clients).connect()
-            except Exception as exc:  # reported, and the other servers still run
-                failed[server] = f"{app}: {_error(exc)}"
-        live = [c for c in contenders if c in loads and c[0] not in failed]
-        events = max(5, burst_deliveries // clients)
-        bursts: dict[tuple[str, str], list[dict[str, Any]]] = {c: [] for c in live}
+        loads = {}
+        for app in APPS:
+            running[app] = BenchServer(app, server=server).start()
+            loads[app] = await Load(running[app], clients).connect()
+        bursts: dict[str, list[dict[str, Any]]] = {app: [] for app in APPS}
         for rep in range(reps):
-            turn = rep % max(1, len(live))
-            for contender in live[turn:] + live[:turn]:
-                bursts[contender].append((await loads[contender].phase(events, 0)).summary())
-                progress.step(f"{contender[0]}, {contender[1]}, burst {rep + 1}/{reps}")
+            for app in APPS[rep % 2 :] + APPS[: rep % 2]:
+                bursts[app].append((await loads[app].phase(events, 0)).summary())
+                progress.step(f"{server}, {app}, burst {rep + 1}/{reps}")
         for load in loads.values():
             await load.close()
+        return bursts
     finally:
         for process in running.values():
             process.stop()
-    result: dict[str, Any] = {"clients": clients, "events_per_burst": events, "failed": failed}
-    for server, app in live:
-        runs = bursts[server, app]
-        result.setdefault("servers", {}).setdefault(server, {})[app] = {
-            "us_per_delivery": statistics.median(b["us_per_delivery"] for b in runs),
-            "deliveries_per_s": statistics.median(b["deliveries_per_s"] for b in runs),
-            "client_bound_runs": sum(b["client_bound"] for b in runs),
-            "bursts": runs,
+
+
+async def _fanout(
+    servers: list[str], clients: int, reps: int, burst_deliveries: int, progress: Progress
+) -> dict[str, Any]:
+    events = max(5, burst_deliveries // clients)
+    result: dict[str, Any] = {
+        "clients": clients,
+        "events_per_burst": events,
+        "servers": {},
+        "failed": {},
+    }
+    for server in servers:
+        try:
+            bursts = await _fanout_one(server, clients, reps, events, progress)
+        except Exception as exc:  # reported, and the other servers still run
+            result["failed"][server] = _error(exc)
+            for _ in range(reps * len(APPS)):
+                progress.step(f"{server}: failed")
+            continue
+        result["servers"][server] = {
+            app: {
+                "us_per_delivery": statistics.median(b["us_per_delivery"] for b in runs),
+                "deliveries_per_s": statistics.median(b["deliveries_per_s"] for b in runs),
+                "client_bound_runs": sum(b["client_bound"] for b in runs),
+                "bursts": runs,
+            }
+            for app, runs in bursts.items()
         }
     return result
 
