@@ -31,7 +31,7 @@ class ServerProcess:
     """A real ASGI server serving `app` on a listening socket this process holds.
 
     The server gets the socket by file descriptor (uvicorn `--fd`, hypercorn
-    `fd://`), so its port is fixed before it starts and stays its own across
+    `fd://`, daphne `--fd`, granian through bench/granian_fd.py), so its port is fixed before it starts and stays its own across
     `restart` (a SIGKILLed server comes back at the same address; clients that
     connect meanwhile wait in the backlog).
     """
