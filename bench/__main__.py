@@ -36,6 +36,7 @@ from bench import (
     profiles,
     redis_latency,
     scale,
+    servers,
     slow,
 )
 from bench.environment import describe
@@ -55,6 +56,7 @@ BENCHMARKS: dict[str, Callable[..., Any]] = {
     "bundle": bundle.run,
     "dashboard": dashboard.run,
     "profiles": profiles.run,
+    "servers": servers.run,
 }
 
 QUICK: dict[str, dict[str, Any]] = {
@@ -76,6 +78,13 @@ QUICK: dict[str, dict[str, Any]] = {
     "bundle": {},  # sizes, not timings: the same at any size
     "dashboard": {"nodes": 30, "reps": 1},
     "profiles": {"clients": 10, "events": 5, "reps": 1},
+    "servers": {
+        "clients": 8,
+        "reps": 1,
+        "burst_deliveries": 80,
+        "memory_clients": 8,
+        "pause": 0.1,
+    },
 }
 
 

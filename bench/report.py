@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import bundle, plots
+from bench import bundle, plots, report_servers
 from bench.report_prose import CODEC_WHY, FANOUT_WHY, METHOD, REDIS_WHY
 
 Section = Callable[[Any, Path], list[str]]
@@ -568,6 +568,7 @@ class Report:
             "dashboard": self.dashboard,
             "idle": self.idle,
             "profiles": self.profiles,
+            "servers": lambda data: report_servers.section(data, self, _table),
         }
         body: list[str] = []
         for name, section in sections.items():

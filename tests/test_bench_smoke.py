@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from bench.__main__ import parse
+from bench.server import SERVERS
 from tests import tools
 
 pytestmark = [pytest.mark.timeout(320), pytest.mark.slow, pytest.mark.redis, pytest.mark.node]
@@ -63,6 +64,22 @@ def test_fanout_reaches_every_client_of_every_server(quick_run: Path) -> None:
             assert server["p50_ms"] > 0
 
 
+def test_every_server_runs_flowwire_and_its_floor(quick_run: Path) -> None:
+    matrix = result(quick_run, "servers")
+    fanout, memory = matrix["fanout"], matrix["memory"]
+    assert fanout["failed"] == {} and memory["failed"] == {}
+    assert list(fanout["servers"]) == list(memory["servers"]) == SERVERS
+    for server, apps in fanout["servers"].items():
+        assert set(apps) == {"raw", "flowwire"}, server
+        for app, measured in apps.items():
+            for burst in measured["bursts"]:
+                assert burst["received"] == burst["events"] * fanout["clients"], (server, app)
+                assert burst["server_cpu_s"] > 0
+    for server, apps in memory["servers"].items():
+        assert set(apps) == {"raw", "flowwire"}, server
+        assert all(measured["rss_mib"] > 0 for measured in apps.values())
+
+
 def test_codec_times_every_contender(quick_run: Path) -> None:
     codec = result(quick_run, "codec")
     assert set(codec["decode"]) == {"subscribe", "control", "execute"}
@@ -104,7 +121,7 @@ def test_idle_connections_stay_answered_and_every_one_gets_the_event(quick_run: 
 
 def test_each_benchmark_tells_its_steps_and_the_time_left(quick_run: Path) -> None:
     said = (quick_run / "stderr.txt").read_text()
-    for name in ("codec", "fanout", "scale", "memory", "slow", "redis", "batch", "idle"):
+    for name in ("codec", "fanout", "scale", "memory", "slow", "redis", "batch", "idle", "servers"):
         assert re.search(rf"{name} \[1/\d+\] .*about .* left", said), name
 
 
@@ -156,13 +173,15 @@ def test_report_has_every_section_and_its_plots(quick_run: Path) -> None:
         "## 9. Dashboard",
         "## 10. Many idle connections",
         "## 11. Wire profiles",
+        "## 12. Every ASGI server",
+        "**Recommended:",
         "## Machine and versions",
         "## Reproduce",
         "`--quick` run",
     ):
         assert heading in report
     assert "not run" not in report
-    for image in ("codec-decode", "fanout-cpu", "scale", "memory", "slow"):
+    for image in ("codec-decode", "fanout-cpu", "scale", "memory", "slow", "servers-cpu"):
         png = quick_run / "plots" / f"{image}.png"
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert f"plots/{image}.png" in report

@@ -66,6 +66,29 @@ async def _coroutine(awaitable: Awaitable[None]) -> None:
     await awaitable
 
 
+async def _wait_like_a_task(yielded: Any) -> None:
+    """Wait for the future-like object a stepped coroutine yielded, as Task.__step does:
+    clear its blocking flag and wait for its done callback.
+
+    Awaiting it again instead works for asyncio futures, whose `__await__` sets the flag
+    anew, but not for a server's own future-likes (granian's `send`), which would then
+    reach the task with the flag cleared: "yield was used instead of yield from".
+    """
+    yielded._asyncio_future_blocking = False
+    done = asyncio.get_running_loop().create_future()
+
+    def wake(_: object) -> None:
+        if not done.done():
+            done.set_result(None)
+
+    yielded.add_done_callback(wake)
+    try:
+        await done
+    except asyncio.CancelledError:
+        yielded.cancel()  # as Task.cancel cancels the future it waits for
+        raise
+
+
 class Writer:
     __slots__ = (
         "_context",
@@ -193,10 +216,7 @@ class Writer:
                 if yielded is None:
                     await asyncio.sleep(0)  # a bare yield: it asked to be stepped again
                 else:
-                    # What Task.__step does with a future a coroutine yields: clear its
-                    # blocking flag, then wait for it (here, by awaiting it in this task).
-                    yielded._asyncio_future_blocking = False
-                    await yielded
+                    await _wait_like_a_task(yielded)
                 try:
                     yielded = self._context.run(coroutine.send, None)
                 except StopIteration:

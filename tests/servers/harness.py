@@ -31,7 +31,7 @@ class ServerProcess:
     """A real ASGI server serving `app` on a listening socket this process holds.
 
     The server gets the socket by file descriptor (uvicorn `--fd`, hypercorn
-    `fd://`), so its port is fixed before it starts and stays its own across
+    `fd://`, daphne `--fd`, granian through bench/granian_fd.py), so its port is fixed before it starts and stays its own across
     `restart` (a SIGKILLed server comes back at the same address; clients that
     connect meanwhile wait in the backlog).
     """
@@ -82,6 +82,10 @@ class ServerProcess:
                 timeout,
                 *workers,
             ]
+        if self.server == "daphne":  # an application instance, not a factory
+            return [*python, "daphne", "--fd", fd, "-v", "0", app]
+        if self.server == "granian":  # no --fd: its embedded server on this socket
+            return [*python, "bench.granian_fd", fd, self.app]
         raise ValueError(self.server)
 
     def start(self, timeout: float = 30) -> ServerProcess:
