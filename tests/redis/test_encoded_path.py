@@ -9,7 +9,6 @@ only for a MessagePack client, and a frame from a process of an earlier version
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import msgspec
@@ -25,19 +24,6 @@ from tests.redis_server import RedisServer
 pytestmark = [pytest.mark.redis]
 
 TOPIC = "workflow:w"
-
-
-@pytest.fixture
-async def apps(redis_server: RedisServer) -> AsyncIterator[list[FlowwireApp]]:
-    """A publishing process and a subscribing one, on one Redis."""
-    started = [
-        FlowwireApp(broker=RedisBroker(redis_server.url), drain_on_signals=False) for _ in range(2)
-    ]
-    for app in started:
-        await app.start()
-    yield started
-    for app in started:
-        await app.shutdown()
 
 
 async def subscriber(app: FlowwireApp, subprotocol: str = "flowwire.v1.json") -> AsgiClient:

@@ -10,7 +10,6 @@ so the state stays the fold of every event in seq order.
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator
 from typing import Any
 
 import msgspec
@@ -19,23 +18,10 @@ import pytest
 from asgi_plugin import FlowwireApp, Materializer
 from flowwire import RedisBroker
 from tests.engine.streams import execution_events
-from tests.redis_server import RedisServer
 
 pytestmark = [pytest.mark.redis]
 
 TOPIC = "workflow:w"
-
-
-@pytest.fixture
-async def apps(redis_server: RedisServer) -> AsyncIterator[list[FlowwireApp]]:
-    started = [
-        FlowwireApp(broker=RedisBroker(redis_server.url), drain_on_signals=False) for _ in range(2)
-    ]
-    for app in started:
-        await app.start()
-    yield started
-    for app in started:
-        await app.shutdown()
 
 
 def counting_calls(app: FlowwireApp, monkeypatch: pytest.MonkeyPatch) -> list[str]:
