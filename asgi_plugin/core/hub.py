@@ -109,11 +109,26 @@ class Hub(Generic[S]):
 
     def deliver(self, event: Event) -> None:
         """Fan one published event out to this process's subscribers."""
+        self._fan_out(event, lambda codec: codec.encode(event))
+
+    def deliver_encoded(self, event: EncodedEvent) -> None:
+        """Fan out an event that arrived as its JSON frame: JSON subscribers get those
+        bytes as they are; the Struct is decoded and encoded once per other codec."""
+
+        def encode(codec: Codec) -> WireData:
+            if not codec.binary and codec.name == "json":
+                return event.text
+            return codec.encode(event.event)
+
+        self._fan_out(event, encode)
+
+    def _fan_out(self, event: Delivered, encode: Callable[[Codec], WireData]) -> None:
         targets = self.subscribers(event.topic)
         if not targets:
             return
         overflowed: list[S] = []
-        # Encoded once per codec in use; almost always a single one.
+        # Encoded once per codec in use (almost always a single one); a frame a wire
+        # profile drops encodes to "", and that is kept too, not encoded again.
         first_codec: Codec | None = None
         first_data: WireData = ""
         others: dict[int, WireData] = {}
@@ -122,32 +137,11 @@ class Hub(Generic[S]):
             if codec is first_codec:
                 data = first_data
             elif first_codec is None:
-                first_codec, data = codec, codec.encode(event)
+                first_codec, data = codec, encode(codec)
                 first_data = data
             else:
-                data = others.get(id(codec)) or others.setdefault(id(codec), codec.encode(event))
-            if not subscriber.deliver(event, data):
-                overflowed.append(subscriber)
-        self.deliveries += len(targets)
-        for subscriber in overflowed:
-            self._on_overflow(subscriber)
-
-    def deliver_encoded(self, event: EncodedEvent) -> None:
-        """Fan out an event that arrived as its JSON frame: JSON subscribers get those
-        bytes as they are; the Struct is decoded and encoded once per other codec."""
-        targets = self.subscribers(event.topic)
-        if not targets:
-            return
-        overflowed: list[S] = []
-        others: dict[int, WireData] = {}
-        for subscriber in targets:
-            codec = subscriber.codec
-            if not codec.binary and codec.name == "json":
-                data: WireData = event.text
-            else:
-                data = others.get(id(codec)) or others.setdefault(
-                    id(codec), codec.encode(event.event)
-                )
+                cached = others.get(id(codec))
+                data = others[id(codec)] = encode(codec) if cached is None else cached
             if not subscriber.deliver(event, data):
                 overflowed.append(subscriber)
         self.deliveries += len(targets)

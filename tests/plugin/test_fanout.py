@@ -352,3 +352,46 @@ def test_a_broker_serves_one_app_only() -> None:
     with pytest.raises(ValueError, match="already serves another flowwire app"):
         FlowwireApp(broker=broker)
     assert broker.sink is first.runtime
+
+
+def test_a_frame_a_codec_drops_is_encoded_once_per_codec_not_once_per_subscriber() -> None:
+    """A wire profile encodes a frame it has no name for as "": that result is kept for
+    the codec's other subscribers like any other (it was encoded again for each)."""
+    from asgi_plugin.core.hub import Hub
+
+    class Dropping(ws.JsonCodec):
+        def __init__(self) -> None:
+            super().__init__()
+            self.encodes = 0
+
+        def encode(self, frame: ws.Frame) -> str:
+            self.encodes += 1
+            return ""
+
+    class Member:
+        def __init__(self, codec: ws.Codec) -> None:
+            self.codec = codec
+            self.got: list[object] = []
+
+        def deliver(self, event: object, data: object) -> bool:
+            self.got.append(data)
+            return True
+
+    codecs = [Dropping(), Dropping()]
+    hub: Hub[Member] = Hub(on_overflow=lambda member: None)
+    members = [Member(codec) for codec in codecs for _ in range(5)]
+    for member in members:
+        hub.subscribe(member, ["workflow:w"])
+    hub.deliver(
+        ws.NodeToken(
+            topic="workflow:w",
+            seq=1,
+            ts=1,
+            workflow_id="w",
+            execution_id="e",
+            node_id="a",
+            delta="x",
+        )
+    )
+    assert [codec.encodes for codec in codecs] == [1, 1]
+    assert all(member.got == [""] for member in members)
