@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import sys
 from pathlib import Path
 
@@ -56,10 +57,9 @@ def test_only_the_memory_broker_is_refused() -> None:
     assert problem is not None and "RedisBroker" in problem
 
 
-@pytest.mark.slow
-def test_uvicorn_workers_with_the_memory_broker_refuse_to_start(tmp_path: Path) -> None:
-    sock = listening_socket()
-    command = [
+def two_workers(sock: socket.socket) -> list[str]:
+    """uvicorn with two workers on a socket the test holds."""
+    return [
         sys.executable,
         "-m",
         "uvicorn",
@@ -69,6 +69,12 @@ def test_uvicorn_workers_with_the_memory_broker_refuse_to_start(tmp_path: Path) 
         "--workers",
         "2",
     ]
+
+
+@pytest.mark.slow
+def test_uvicorn_workers_with_the_memory_broker_refuse_to_start(tmp_path: Path) -> None:
+    sock = listening_socket()
+    command = two_workers(sock)
     env = environ(PYTHONPATH=str(ROOT))
     child = ChildProcess(
         command, tmp_path / "uvicorn.log", cwd=ROOT, env=env, pass_fds=[sock.fileno()]
@@ -90,16 +96,7 @@ def test_uvicorn_workers_with_the_memory_broker_refuse_to_start(tmp_path: Path) 
 def test_told_to_start_anyway_it_logs_the_problem_and_serves(tmp_path: Path) -> None:
     sock = listening_socket()
     port = sock.getsockname()[1]
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "tests.servers.apps:app",
-        "--fd",
-        str(sock.fileno()),
-        "--workers",
-        "2",
-    ]
+    command = two_workers(sock)
     env = environ(
         PYTHONPATH=str(ROOT), FLOWWIRE_OPTIONS=json.dumps({"refuse_split_workers": False})
     )
