@@ -3,7 +3,8 @@
 // input step and takes pause, resume and stop.
 import { readFileSync } from "node:fs";
 import Ajv2020 from "ajv/dist/2020.js";
-import { EngineError } from "@flowwire/client/engine";
+import WebSocket from "ws";
+import { EngineClient, EngineError } from "@flowwire/client/engine";
 
 const SCHEMAS = new URL("../../../schemas/", import.meta.url);
 const ajv = new Ajv2020({ strict: false, allErrors: true });
@@ -99,4 +100,17 @@ export function validatingWebSocket(WebSocket, violations) {
       return super.send(data, ...rest);
     }
   };
+}
+
+/** The review engine connected to `url` with the test apps' engine key: every frame it
+ * sends and receives is checked into `violations`, each command's action noted in `commands`. */
+export function reviewEngineClient(url, violations, commands) {
+  const engine = new EngineClient(url, {
+    key: "engine-key",
+    WebSocket,
+    workflows: ["review"],
+    handler: reviewEngine((event) => engine.publish(event), commands),
+    onFrame: validating(violations),
+  });
+  return engine;
 }

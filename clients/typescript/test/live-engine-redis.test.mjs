@@ -5,8 +5,7 @@
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
 import WebSocket from "ws";
-import { EngineClient } from "@flowwire/client/engine";
-import { REVIEW, reviewEngine, validating, validatingWebSocket } from "./engine-helpers.mjs";
+import { REVIEW, reviewEngineClient, validatingWebSocket } from "./engine-helpers.mjs";
 import { newClient, startRedis, startServer, until } from "./helpers.mjs";
 
 const APP = "tests.servers.apps:engine_app()";
@@ -17,13 +16,7 @@ test("a user on process A drives a run of a Node engine connected to process B",
   const b = await startServer({ FLOWWIRE_REDIS_URL: redis.url }, APP);
   const violations = [];
   const commands = [];
-  const engine = new EngineClient(`ws://127.0.0.1:${b.port}/ws/engine`, {
-    key: "engine-key",
-    WebSocket,
-    workflows: ["review"],
-    handler: reviewEngine((event) => engine.publish(event), commands),
-    onFrame: validating(violations),
-  });
+  const engine = reviewEngineClient(`ws://127.0.0.1:${b.port}/ws/engine`, violations, commands);
   await engine.start();
   after(() => engine.close());
 

@@ -6,20 +6,14 @@ import assert from "node:assert/strict";
 import { after, test } from "node:test";
 import WebSocket from "ws";
 import { EngineClient } from "@flowwire/client/engine";
-import { REVIEW, reviewEngine, validating, validatingWebSocket } from "./engine-helpers.mjs";
+import { REVIEW, reviewEngineClient, validating, validatingWebSocket } from "./engine-helpers.mjs";
 import { newClient, Proxy, startServer, until } from "./helpers.mjs";
 
 test("a Node engine behind a live server: execute, pause, resume, input and stop reach it", async () => {
   const server = await startServer({}, "tests.servers.apps:engine_app()");
   const violations = [];
   const commands = [];
-  const engine = new EngineClient(`ws://127.0.0.1:${server.port}/ws/engine`, {
-    key: "engine-key",
-    WebSocket,
-    workflows: ["review"],
-    handler: reviewEngine((event) => engine.publish(event), commands),
-    onFrame: validating(violations),
-  });
+  const engine = reviewEngineClient(`ws://127.0.0.1:${server.port}/ws/engine`, violations, commands);
   await engine.start();
   after(() => engine.close());
 
