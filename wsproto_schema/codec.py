@@ -6,11 +6,13 @@ server frames are rebuilt only when an application registers a new event type.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Protocol, Union
 
 import msgspec
 
 from .base import Event, Frame
+from .bounded import Screen
 from .codes import SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK, CloseCode, ErrorCode
 from .control import Batch
 from .depth import MAX_DEPTH, json_depth, msgpack_depth, too_deep
@@ -118,6 +120,29 @@ class Codec:
 
     def decode_command(self, data: WireData, *, max_bytes: int | None = None) -> ClientFrame:
         """Decode a client frame strictly, raising `ProtocolError` on any deviation."""
+        if max_bytes is None or len(data) <= max_bytes >> 2 or not _too_large(data, max_bytes):
+            # The usual command: msgspec's decode is the whole check, unless the frame
+            # holds a free JSON value or an unbounded integer (bounded.py). Anything
+            # else, and any refusal, takes the checked path below, which explains it.
+            try:
+                command: ClientFrame = self._commands.decode(data)
+            except (msgspec.DecodeError, RecursionError, TypeError):
+                pass
+            else:
+                try:
+                    clear = _screens[type(command)]
+                except KeyError:
+                    screen = Screen.of(type(command))
+                    clear = _screens[type(command)] = screen.clear if screen.fields else None
+                if clear is None or clear(command):
+                    return command
+                if self._depth(data) <= MAX_DEPTH:
+                    try:
+                        self._check_integers(data, command)
+                    except ProtocolError as error:
+                        error.ref = command.ref
+                        raise
+                    return command
         frame: ClientFrame = self._decode(self._commands, data, max_bytes, untrusted=True)
         try:
             self._check_integers(data, frame)
@@ -212,6 +237,10 @@ class Codec:
         raise NotImplementedError
 
 
+_HEADER_MARKS = bytes(33 if 0x80 <= b <= 0x9F or 0xDC <= b <= 0xDF else 32 for b in range(256))
+"""MessagePack's array and map header bytes to "!", every other byte to " "."""
+_screens: dict[type, Callable[[Any], bool] | None] = {}
+"""Each command class's `Screen.clear`, or None when its decode is the whole check."""
 _MSGPACK_CHECK = msgspec.msgpack.Encoder()
 """Encodes events only to find integers MessagePack cannot carry."""
 
@@ -270,7 +299,13 @@ class MsgpackCodec(Codec):
         return msgspec.msgpack.Decoder(type_)
 
     def _depth(self, data: WireData) -> int:
-        return msgpack_depth(data) if isinstance(data, bytes) else 0
+        if not isinstance(data, bytes):
+            return 0
+        # Every level opens with an array or map header: when the bytes that could be one
+        # (string payload too) are few, the frame cannot nest deeper; else walk it.
+        if data.translate(_HEADER_MARKS).count(b"!") <= MAX_DEPTH:
+            return 0
+        return msgpack_depth(data)
 
     def _accept(self, data: WireData) -> WireData:
         if isinstance(data, str):

@@ -50,7 +50,8 @@ class Auth(Command, tag="auth", frozen=True, kw_only=True):
 class SincePosition(StrictPart, frozen=True, kw_only=True):
     """The last event a client saw on a topic, to resume after it."""
 
-    seq: Annotated[int, msgspec.Meta(ge=0)]
+    # Bounded within 64 bits by its type, so a resume needs no scan for long integers.
+    seq: Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
     epoch: str
 
 

@@ -9,7 +9,6 @@ strings when they must stay exact.)
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -20,9 +19,10 @@ __all__ = ["INT_MAX", "INT_MIN", "check_integers", "out_of_range", "refuse_out_o
 
 INT_MIN = -(2**63)
 INT_MAX = 2**64 - 1
-_LONG_NUMBER = re.compile(rb"\d{19,}")
+_DIGIT_MARKS = bytes(48 if byte in b"0123456789" else 32 for byte in range(256))
+"""Every digit to "0", everything else to " ": a run of digits becomes a run of "0"."""
+_LONG_RUN = b"0" * 19
 """Only a run of 19 or more digits can be out of range: the fast test on raw JSON."""
-_DIGITS = b"0123456789"
 
 
 def out_of_range(value: Any, path: str = "$") -> str | None:
@@ -51,10 +51,8 @@ def refuse_out_of_range(path: str) -> ProtocolError:
 def check_integers(data: str | bytes, decode: Callable[[], Any]) -> None:
     """Raise `ProtocolError` if JSON `data` holds an integer out of range. Cheap when it
     cannot (no run of 19 digits); else `decode()` gives the data to find the path in."""
-    raw = data.encode() if isinstance(data, str) else data
-    # Fewer than 19 digits in all cannot make a run of 19: one C-level pass decides
-    # for almost every frame, before the regular expression.
-    if len(raw) - len(raw.translate(None, _DIGITS)) < 19:
-        return
-    if _LONG_NUMBER.search(raw) and (path := out_of_range(decode())):
+    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
+    # Two C-level passes (a translation, a substring search) decide for almost every
+    # frame; a regular expression stepping through the bytes cost ten times more.
+    if _LONG_RUN in raw.translate(_DIGIT_MARKS) and (path := out_of_range(decode())):
         raise refuse_out_of_range(path)
