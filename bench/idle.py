@@ -2,7 +2,8 @@
 and the time to fan one event out to all of them.
 
 Clients connect to one server process (the raw floor, then flowwire with its
-default 25 s heartbeat, answered by every client as a real one would), sit
+default 25 s heartbeat, answered by every client as a real one would, with and
+without uvicorn's own protocol pings), sit
 idle while the server's CPU is read over `idle_seconds` (about a heartbeat
 interval: every connection's ping and pong fall in it), then one event at a
 time is published and timed from its publish (the timestamp it carries) until
@@ -23,7 +24,10 @@ from bench.procstat import raise_fd_limit
 from bench.progress import Progress
 from bench.server import BenchServer
 
-APPS = ["raw", "flowwire"]
+APPS = ["raw", "flowwire", "flowwire, no server pings"]
+"""The floor and flowwire on uvicorn as it comes (its own protocol pings every 20 s),
+and flowwire with uvicorn's pings off (`--ws-ping-interval 0`): its heartbeat already
+checks every connection, so the server's pings only double the work."""
 HEARTBEAT_MS = 25_000
 WARMUP = 20
 
@@ -32,7 +36,9 @@ async def one(
     app: str, clients: int, *, idle_seconds: float, heartbeat_ms: int, fanouts: int
 ) -> dict[str, Any]:
     options = json.dumps({"heartbeat_ms": heartbeat_ms})
-    with BenchServer(app, env={"BENCH_FLOWWIRE_OPTIONS": options}) as server:
+    kind, _, variant = app.partition(", ")
+    pings = variant != "no server pings"
+    with BenchServer(kind, env={"BENCH_FLOWWIRE_OPTIONS": options}, server_pings=pings) as server:
         warm = await Load(server, WARMUP, probes=0, answers_pings=True).connect()
         before = server.sample().rss
         load = await Load(server, clients, probes=1, answers_pings=True).connect()

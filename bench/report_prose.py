@@ -27,10 +27,10 @@ METHOD = """## How it is measured
 """
 
 CODEC_WHY = (
-    "Around msgspec's decode, flowwire counts the frame's brackets (a frame nesting "
-    "deeper than 64 levels is refused before it can exhaust the stack) and its digits "
-    "(integers beyond 64 bits are refused with their path): two C-level passes and a few "
-    "Python calls, a fixed cost that weighs most on the smallest frame."
+    "A command is msgspec's decode and a lookup of its class: the depth and long-integer "
+    "scans run only for commands that hold a free JSON value (`execute`, `input`), as two "
+    "C-level passes. What is left is a few Python calls around a decode that takes a few "
+    "hundred nanoseconds: a fixed cost that weighs most on the smallest frame."
 )
 
 REDIS_WHY = (
@@ -45,4 +45,13 @@ FANOUT_WHY = (
     "also assigns the sequence number, keeps the event in the replay buffer and keeps "
     "each connection's queue, so that a slow client is cut off and a reconnecting one "
     "resumes without loss."
+)
+
+IDLE_WHY = (
+    "Out of reach through ASGI on this machine: the raw floor, which does no work of its "
+    "own at all, spends that much or more on uvicorn's protocol pings alone. flowwire's "
+    "heartbeat cannot use those pings (ASGI does not expose them), so each connection's "
+    "ping and pong are two more WebSocket messages through the server's ASGI queues, a "
+    "task wake-up and a decode; turning uvicorn's own pings off (`--ws-ping-interval 0`, "
+    "which `flowwire demo` does) removes the double work."
 )

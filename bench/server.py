@@ -25,7 +25,9 @@ SERVERS = ["uvicorn-sansio", "uvicorn-wsproto", "hypercorn", "daphne", "granian"
 """The ASGI servers the harness can run, each in one process on a socket it inherits."""
 
 
-def server_command(server: str, fd: int, *, deflate: bool = False) -> list[str]:
+def server_command(
+    server: str, fd: int, *, deflate: bool = False, server_pings: bool = True
+) -> list[str]:
     """The command line serving `bench.apps` (BENCH_APP) with `server` on socket `fd`.
 
     uvicorn and hypercorn run uvloop, granian's launcher too; daphne runs Twisted's
@@ -44,6 +46,8 @@ def server_command(server: str, fd: int, *, deflate: bool = False) -> list[str]:
             "--ws",
             ws,
             *deflate_flag,
+            # Off: the app's own heartbeat checks liveness (flowwire's does).
+            *([] if server_pings else ["--ws-ping-interval", "0"]),
             "--log-level",
             "warning",
             "--no-access-log",
@@ -84,9 +88,11 @@ class BenchServer:
         deflate: bool = False,
         env: dict[str, str] | None = None,
         server: str = "uvicorn-sansio",
+        server_pings: bool = True,
     ) -> None:
         self.app = app
         self.server = server
+        self.server_pings = server_pings
         self.socket = listening_socket()
         self.port: int = self.socket.getsockname()[1]
         self.deflate = deflate
@@ -99,7 +105,9 @@ class BenchServer:
 
     def start(self, timeout: float = 30) -> BenchServer:
         fd = self.socket.fileno()
-        command = server_command(self.server, fd, deflate=self.deflate)
+        command = server_command(
+            self.server, fd, deflate=self.deflate, server_pings=self.server_pings
+        )
         if pinned():
             command = ["taskset", "-c", str(SERVER_CORE), *command]
         log = Path(tempfile.mkdtemp(prefix="fw-bench-")) / f"{self.server}-{self.app}.log"

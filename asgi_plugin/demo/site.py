@@ -150,7 +150,10 @@ def run(args: argparse.Namespace) -> int:
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
     print(f"flowwire demo: open http://{shown}:{port}/  (WebSocket at /ws)", flush=True)
-    config = uvicorn.Config(app, log_level=args.log_level)  # configures logging: redact it after
+    # Configuring uvicorn configures logging: redact it after. ws_ping_interval=None:
+    # flowwire's heartbeat checks every connection already, and uvicorn's own pings
+    # would double that work (docs/benchmarks.md, section 10).
+    config = uvicorn.Config(app, log_level=args.log_level, ws_ping_interval=None)
     _show_flowwire_logs(args.log_level.upper())
     redact_server_logs()
     server = uvicorn.Server(config)
