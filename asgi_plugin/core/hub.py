@@ -7,7 +7,7 @@ outbox is full is reported back to be closed (4008), and the loop goes on.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from typing import Generic, Protocol, TypeVar
 
 from wsproto_schema import Codec, Event, WireData
@@ -35,6 +35,9 @@ class Hub(Generic[S]):
 
     def __init__(self, on_overflow: Callable[[S], None]) -> None:
         self._exact: dict[str, set[S]] = {}
+        # A topic with one subscriber (every connection's own private topic, a dashboard
+        # watching its execution) keeps it here, without a set (216 bytes) of its own.
+        self._single: dict[str, S] = {}
         self._prefixes: dict[str, set[S]] = {}
         # A tuple per subscriber, not a set: most have one or two topics, and a set of
         # one costs 216 bytes where a tuple costs 48 (subscribing is rare, delivery hot).
@@ -52,8 +55,11 @@ class Hub(Generic[S]):
         for topic in topics:
             if is_pattern(topic):
                 self._prefixes.setdefault(pattern_prefix(topic), set()).add(subscriber)
-            else:
-                self._exact.setdefault(topic, set()).add(subscriber)
+            elif (members := self._exact.get(topic)) is not None:
+                members.add(subscriber)
+            elif (one := self._single.setdefault(topic, subscriber)) is not subscriber:
+                del self._single[topic]
+                self._exact[topic] = {one, subscriber}
 
     def unsubscribe(self, subscriber: S, topics: Iterable[str]) -> None:
         mine = self._topics_of.get(subscriber)
@@ -68,6 +74,9 @@ class Hub(Generic[S]):
         else:
             del self._topics_of[subscriber]
         for topic in leaving:
+            if not is_pattern(topic) and self._single.get(topic) is subscriber:
+                del self._single[topic]
+                continue
             index = self._prefixes if is_pattern(topic) else self._exact
             key = pattern_prefix(topic) if is_pattern(topic) else topic
             members = index.get(key)
@@ -84,14 +93,16 @@ class Hub(Generic[S]):
         """Whether any subscriber has this exact topic (or `prefix*` pattern)."""
         if is_pattern(topic):
             return bool(self._prefixes.get(pattern_prefix(topic)))
-        return bool(self._exact.get(topic))
+        return topic in self._single or bool(self._exact.get(topic))
 
     def topics_of(self, subscriber: S) -> frozenset[str]:
         return frozenset(self._topics_of.get(subscriber, ()))
 
-    def subscribers(self, topic: str) -> set[S] | frozenset[S]:
+    def subscribers(self, topic: str) -> Collection[S]:
         """Everyone who gets an event of `topic`, each once."""
-        exact = self._exact.get(topic)
+        exact: Collection[S] | None = self._exact.get(topic)
+        if exact is None and (one := self._single.get(topic)) is not None:
+            exact = (one,)
         prefixes = self._prefixes
         if not prefixes or is_private(topic):  # no pattern reaches a private topic
             return exact or frozenset()
@@ -151,10 +162,11 @@ class Hub(Generic[S]):
     def topic_count(self) -> int:
         """Topics and patterns subscribed to (the private topics every connection has are
         not counted)."""
-        exact = sum(not is_private(topic) for topic in self._exact)
+        exact = sum(not is_private(topic) for topic in (*self._exact, *self._single))
         return exact + len(self._prefixes)
 
     def subscription_count(self) -> int:
         """Subscriptions to topics and patterns (private topics not counted)."""
         exact = sum(len(m) for topic, m in self._exact.items() if not is_private(topic))
-        return exact + sum(map(len, self._prefixes.values()))
+        single = sum(not is_private(topic) for topic in self._single)
+        return exact + single + sum(map(len, self._prefixes.values()))

@@ -104,7 +104,7 @@ class Session:
     type_filters: dict[str, TypeFilter | None] = field(default_factory=dict)
     """Per subscription (topic or pattern) being set up or held, its event-type filter
     (None: every type), once any subscription of the connection has one."""
-    private: frozenset[str] = frozenset()
+    private: tuple[str, ...] = ()
     """The connection's own private topics (`@connection:…`, `@principal:…`, `@all`): the
     only ones starting with `@` it may subscribe to."""
     _reserved: int = 0

@@ -469,7 +469,7 @@ class Connection:
             topics.append(principal_topic(owner))
         new = [topic for topic in topics if topic not in session.private]
         if new:
-            session.private |= frozenset(new)
+            session.private += tuple(new)  # two or three: a tuple is a quarter of a set
             self.runtime.hub.subscribe(self, new)
         if PRIVATE_TOPICS not in self.runtime.watches:
             # One watch per process for every private topic (not one per connection): the
