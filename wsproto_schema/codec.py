@@ -61,6 +61,7 @@ class Codec:
         self._generic: _Decoder = self._decoder(Any)
         self._version = -1
         self._events: _Decoder
+        self._events_json: _Decoder  # checks events built in Python, whatever the codec
         self._event_lists: _Decoder
         self._server_frames: _Decoder
         self._refresh()
@@ -75,6 +76,7 @@ class Codec:
         if self._version != self.registry.version:
             self._version = self.registry.version
             self._events = self._decoder(_union(self.registry.events()))
+            self._events_json = msgspec.json.Decoder(_union(self.registry.events()))
             self._event_lists = self._decoder(list[_union(self.registry.events())])  # type: ignore[misc]
             self._server_frames = self._decoder(_union(self.registry.server_frames()))
 
@@ -182,7 +184,11 @@ class Codec:
         """Raise `ProtocolError` unless a Struct built in Python is a valid, registered event
         that every codec can carry (integers within 64 bits)."""
         self._refresh()
-        self._decode(self._events, self._generic_encode(event), None)
+        data = _JSON_CHECK.encode(event)
+        try:
+            self._events_json.decode(data)
+        except (msgspec.DecodeError, RecursionError):
+            self._decode(self._events, self._generic_encode(event), None)  # explains it
         try:
             _MSGPACK_CHECK.encode(event)  # cheaper than a scan of the JSON for long numbers
         except OverflowError:
@@ -241,6 +247,8 @@ _HEADER_MARKS = bytes(33 if 0x80 <= b <= 0x9F or 0xDC <= b <= 0xDF else 32 for b
 """MessagePack's array and map header bytes to "!", every other byte to " "."""
 _screens: dict[type, Callable[[Any], bool] | None] = {}
 """Each command class's `Screen.clear`, or None when its decode is the whole check."""
+_JSON_CHECK = msgspec.json.Encoder()
+"""Encodes events built in Python only to check them (see `Codec.check_event`)."""
 _MSGPACK_CHECK = msgspec.msgpack.Encoder()
 """Encodes events only to find integers MessagePack cannot carry."""
 
