@@ -67,8 +67,11 @@ PUBLISH_CHECK_WHY = (
 )
 
 LATENCY_WHY = (
-    "Both servers fan an event out synchronously, one socket after the other, so the "
-    "last socket waits for all the others: the p99 follows the CPU per delivery times "
-    "the number of clients, and flowwire's deliveries cost more than the floor's (the "
-    "section's CPU column)."
+    "Not explained yet. Both servers fan an event out synchronously, one socket after "
+    "the other, and the load generator (one core, about 35 µs of CPU per frame it "
+    "receives, twice a server's cost per delivery) is the slower side at 1,000 clients, "
+    "so the latency is mostly its queue. With 100 probes of 1,000 clients, flowwire's "
+    "fastest probe saw 3 ms against the floor's 0.6 ms and its slowest 50 ms against 33: "
+    "more than its 13% more CPU per delivery accounts for. Not the garbage collector "
+    "(no better with it disabled); run-to-run spread is large (p50 18 to 33 ms)."
 )
