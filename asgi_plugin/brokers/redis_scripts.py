@@ -82,19 +82,19 @@ local function forget_streamed(base, id)
   redis.call('DEL', counts, sizes, logs)
 end
 
--- ARGV[16] tok|log, [17] the delta | the message's size, [18] how many to keep,
--- [19] the node id, [24] how many bytes to keep
-local function keep_streamed(base, exec_key, id, seq, frame)
+-- args: APPEND's arguments: [16] tok|log, [17] the delta | the message's size, [18] how
+-- many to keep, [19] the node id, [24] how many bytes to keep
+local function keep_streamed(args, base, exec_key, id, seq, frame)
   local h = redis.call('HMGET', exec_key, 'state', 'done')
   if not h[1] or h[2] == '1' then
     return  -- no execution.started yet, or it finished: nothing to show it in
   end
   local tokens, counts, sizes, logs = streamed_keys(base, id)
-  local keep, most = tonumber(ARGV[18]), tonumber(ARGV[24])
-  if ARGV[16] == 'tok' then
-    local list, node = tokens .. ARGV[19], ARGV[19]
-    local n = redis.call('RPUSH', list, ARGV[17])
-    local bytes = redis.call('HINCRBY', sizes, node, #ARGV[17])
+  local keep, most = tonumber(args[18]), tonumber(args[24])
+  if args[16] == 'tok' then
+    local list, node = tokens .. args[19], args[19]
+    local n = redis.call('RPUSH', list, args[17])
+    local bytes = redis.call('HINCRBY', sizes, node, #args[17])
     local dropped = 0
     while n > 0 and (n > keep or bytes > most) do
       bytes = bytes - #redis.call('LPOP', list)
@@ -104,8 +104,8 @@ local function keep_streamed(base, exec_key, id, seq, frame)
     redis.call('HINCRBY', counts, node, dropped)
     if dropped > 0 then redis.call('HSET', sizes, node, bytes) end
   else
-    local n = redis.call('RPUSH', logs, seq .. ' ' .. ARGV[17] .. ' ' .. frame)
-    local bytes = redis.call('HINCRBY', exec_key, 'log_bytes', tonumber(ARGV[17]))
+    local n = redis.call('RPUSH', logs, seq .. ' ' .. args[17] .. ' ' .. frame)
+    local bytes = redis.call('HINCRBY', exec_key, 'log_bytes', tonumber(args[17]))
     local dropped = 0
     while n > 0 and (n > keep or bytes > most) do
       local first = redis.call('LPOP', logs)
@@ -126,38 +126,42 @@ APPEND = (
     + STREAMED
     + """
 -- KEYS: seq, epoch, stream, topics, exec, live, done, tboot, boot, durable, leases
--- ARGV: payload, ts, epoch-if-new, maxlen, topic, channel, min-ts|'', state|'', version,
+-- ARGV: payload, then the others packed in one MessagePack array of strings (one
+--       argument for the client to encode, not 24; unpacked here as A[2], A[3], ...):
+--       ts, epoch-if-new, maxlen, topic, channel, min-ts|'', state|'', version,
 --       execution id, live|finished, keep-finished, exec-key-prefix,
 --       idempotency key|'', its ttl (ms),
 --       streamed: tok|log|reset|'', a token's delta or a log's size, how many to
 --       keep, the node id, the key prefixes of token lists, token counts, token
 --       sizes and logs, how many bytes to keep,
 --       where the seq goes in the payload (redis_frames.py)
-local epoch = current_epoch(KEYS[2], KEYS[8], KEYS[9], KEYS[10], ARGV[3])
-if ARGV[14] ~= '' then
-  local prior = redis.call('GET', ARGV[14])
+local A = cmsgpack.unpack(ARGV[2])
+table.insert(A, 1, ARGV[1])
+local epoch = current_epoch(KEYS[2], KEYS[8], KEYS[9], KEYS[10], A[3])
+if A[14] ~= '' then
+  local prior = redis.call('GET', A[14])
   if prior then
     return {tonumber(prior), epoch, 1}
   end
 end
-if ARGV[8] ~= '' and (redis.call('HGET', KEYS[5], 'v') or '0') ~= ARGV[9] then
+if A[8] ~= '' and (redis.call('HGET', KEYS[5], 'v') or '0') ~= A[9] then
   return {-1, epoch, 0}
 end
 local seq = redis.call('INCR', KEYS[1])
 -- The frame as clients get it: encoded once by the publisher, the seq spliced in.
-local at = tonumber(ARGV[25])
-local frame = string.sub(ARGV[1], 1, at) .. '"seq":' .. seq .. ',' .. string.sub(ARGV[1], at + 1)
+local at = tonumber(A[25])
+local frame = string.sub(A[1], 1, at) .. '"seq":' .. seq .. ',' .. string.sub(A[1], at + 1)
 if seq == 1 then
   -- Its first event: the topic is kept from now on (see current_epoch's idle_ttl).
   redis.call('PERSIST', KEYS[2])
   redis.call('PERSIST', KEYS[8])
 end
-if ARGV[14] ~= '' then
-  redis.call('SET', ARGV[14], seq, 'PX', ARGV[15])
+if A[14] ~= '' then
+  redis.call('SET', A[14], seq, 'PX', A[15])
 end
-redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], seq .. '-0', 'e', frame, 't', ARGV[2])
-if ARGV[7] ~= '' and seq % 64 == 0 then
-  local cutoff = tonumber(ARGV[7])
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', A[4], seq .. '-0', 'e', frame, 't', A[2])
+if A[7] ~= '' and seq % 64 == 0 then
+  local cutoff = tonumber(A[7])
   local first = redis.call('XRANGE', KEYS[3], '-', '+', 'COUNT', 1)[1]
   if first and tonumber(first[2][4]) < cutoff then
     local lo, hi = tonumber(string.match(first[1], '^(%d+)')), seq
@@ -173,34 +177,34 @@ if ARGV[7] ~= '' and seq % 64 == 0 then
     redis.call('XTRIM', KEYS[3], 'MINID', lo .. '-0')
   end
 end
-redis.call('ZADD', KEYS[4], ARGV[2], ARGV[5])
-local streamed = {ARGV[20], ARGV[21], ARGV[22], ARGV[23]}
-if ARGV[16] == 'tok' or ARGV[16] == 'log' then
-  keep_streamed(streamed, KEYS[5], ARGV[10], seq, frame)
+redis.call('ZADD', KEYS[4], A[2], A[5])
+local streamed = {A[20], A[21], A[22], A[23]}
+if A[16] == 'tok' or A[16] == 'log' then
+  keep_streamed(A, streamed, KEYS[5], A[10], seq, frame)
 end
-if ARGV[8] ~= '' then
-  local version = tonumber(ARGV[9]) + 1
-  if ARGV[16] == 'reset' then
-    forget_streamed(streamed, ARGV[10])  -- a new run under the same id: its own text and logs
+if A[8] ~= '' then
+  local version = tonumber(A[9]) + 1
+  if A[16] == 'reset' then
+    forget_streamed(streamed, A[10])  -- a new run under the same id: its own text and logs
     redis.call('HDEL', KEYS[5], 'logs_omitted', 'log_bytes')
   end
-  redis.call('HSET', KEYS[5], 'topic', ARGV[5], 'state', ARGV[8], 'v', version, 'seq', seq,
-    'done', ARGV[11] == 'finished' and '1' or '0')
-  if ARGV[11] == 'finished' then
-    redis.call('ZREM', KEYS[11], ARGV[10])
-    redis.call('SREM', KEYS[6], ARGV[10])
-    redis.call('LREM', KEYS[7], 0, ARGV[10])
-    redis.call('LPUSH', KEYS[7], ARGV[10])
-    for _, id in ipairs(redis.call('LRANGE', KEYS[7], tonumber(ARGV[12]), -1)) do
-      redis.call('DEL', ARGV[13] .. id)
+  redis.call('HSET', KEYS[5], 'topic', A[5], 'state', A[8], 'v', version, 'seq', seq,
+    'done', A[11] == 'finished' and '1' or '0')
+  if A[11] == 'finished' then
+    redis.call('ZREM', KEYS[11], A[10])
+    redis.call('SREM', KEYS[6], A[10])
+    redis.call('LREM', KEYS[7], 0, A[10])
+    redis.call('LPUSH', KEYS[7], A[10])
+    for _, id in ipairs(redis.call('LRANGE', KEYS[7], tonumber(A[12]), -1)) do
+      redis.call('DEL', A[13] .. id)
       forget_streamed(streamed, id)
     end
-    redis.call('LTRIM', KEYS[7], 0, tonumber(ARGV[12]) - 1)
+    redis.call('LTRIM', KEYS[7], 0, tonumber(A[12]) - 1)
   else
-    redis.call('SADD', KEYS[6], ARGV[10])
+    redis.call('SADD', KEYS[6], A[10])
   end
 end
-redis.call('PUBLISH', ARGV[6], seq .. ' ' .. epoch .. ' ' .. frame)
+redis.call('PUBLISH', A[6], seq .. ' ' .. epoch .. ' ' .. frame)
 return {seq, epoch, 0}
 """
 )
