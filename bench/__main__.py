@@ -6,7 +6,7 @@
     python -m bench --report-only        # re-render docs/benchmarks.md from saved results
 
 Results go to `bench/results/<name>.json` (one file per benchmark, so a partial
-run keeps the others), the report to `docs/benchmarks.md` and its plots to
+run keeps the others; `runs.json` says when each ran, on which commit and load), the report to `docs/benchmarks.md` and its plots to
 `docs/bench/`. A `--quick` run writes all three under `bench/results-quick/`
 instead: its numbers say that the benchmarks run, not how fast anything is, so
 it never touches the committed report. Each benchmark prints its steps as they
@@ -39,7 +39,7 @@ from bench import (
     servers,
     slow,
 )
-from bench.environment import describe
+from bench.environment import describe, provenance
 from bench.procstat import raise_fd_limit
 from bench.report import write_report
 from bench.server import ROOT
@@ -124,12 +124,16 @@ async def run_one(name: str, quick: bool) -> Any:
 async def run_all(args: argparse.Namespace) -> None:
     args.results.mkdir(parents=True, exist_ok=True)
     (args.results / "environment.json").write_text(json.dumps(describe(args.quick), indent=1))
+    runs_file = args.results / "runs.json"
+    runs = json.loads(runs_file.read_text()) if runs_file.exists() else {}
     for name in args.names:
         print(f"== {name}", file=sys.stderr, flush=True)
+        runs[name] = provenance()
         start = time.perf_counter()
         result = await run_one(name, args.quick)
         elapsed = time.perf_counter() - start
         (args.results / f"{name}.json").write_text(json.dumps(result, indent=1))
+        runs_file.write_text(json.dumps(runs, indent=1))
         print(f"   {elapsed:.1f} s", file=sys.stderr, flush=True)
 
 

@@ -68,6 +68,22 @@ def redis_version() -> str:
     return next((part[2:] for part in out.split() if part.startswith("v=")), out.strip())
 
 
+def provenance() -> dict[str, Any]:
+    """When a benchmark ran, on which code, and how busy the machine was as it began."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    git = ["git", "-C", root]
+    commit = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    dirty = subprocess.run(
+        [*git, "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True
+    )
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": (commit.stdout.strip() or "unknown")
+        + ("+changes" if dirty.stdout.strip() else ""),
+        "load": round(os.getloadavg()[0], 2),
+    }
+
+
 def describe(quick: bool) -> dict[str, Any]:
     return {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),

@@ -35,7 +35,8 @@ WARMUP = 20
 async def one(
     app: str, clients: int, *, idle_seconds: float, heartbeat_ms: int, fanouts: int
 ) -> dict[str, Any]:
-    options = json.dumps({"heartbeat_ms": heartbeat_ms})
+    # The default limit is 10,000 connections per process: room for the warm-up ones too.
+    options = json.dumps({"heartbeat_ms": heartbeat_ms, "max_connections": clients + WARMUP})
     kind, _, variant = app.partition(", ")
     pings = variant != "no server pings"
     with BenchServer(kind, env={"BENCH_FLOWWIRE_OPTIONS": options}, server_pings=pings) as server:

@@ -45,6 +45,11 @@ def _table(headers: list[str], rows: list[list[Any]]) -> list[str]:
     return [*lines, ""]
 
 
+FIRST_ROUND_FANOUT = {"100": 1.15, "500": 1.19, "1000": 1.20}
+"""flowwire's CPU per delivery over the raw floor's in the first round (the no-regression
+line of round two)."""
+
+
 def _ratio(times: dict[str, float]) -> float:
     return times["flowwire check"] / times["one msgspec encode"]
 
@@ -207,6 +212,22 @@ class Report:
                     "the floor"
                     + (", less than the floor itself." if socketio / floor < 4 else "."),
                 )
+        now = {
+            size: data[size]["flowwire"]["us_per_delivery"] / data[size]["raw"]["us_per_delivery"]
+            for size in sizes
+        }
+        out += [
+            "Against the first round (2026-11-24, the same harness on this machine): flowwire "
+            "at "
+            + ", ".join(
+                f"{FIRST_ROUND_FANOUT[size]:.2f}× the floor then and {now[size]:.2f}× now with "
+                f"{int(size):,} clients"
+                for size in sizes
+                if size in FIRST_ROUND_FANOUT
+            )
+            + ".",
+            "",
+        ]
         xs = [int(size) for size in sizes]
         cpu = plots.lines(
             self.plots_dir / "fanout-cpu.png",
@@ -359,19 +380,22 @@ class Report:
                 and frozen["delivered"] >= 0.999,
             )
             growth = frozen["max_rss_mib"] - base["max_rss_mib"]
+            slow, stalled = frozen.get("slow_consumer_closes", 0), frozen.get("stalled_closes", 0)
             self.target(
                 "The frozen client's memory bounded by the queue limit",
                 f"RSS +{growth:.1f} MiB over the baseline run (queue limit ≈ {bound:.1f} MiB), "
-                f"closed as a slow consumer {frozen.get('slow_consumer_closes', '?')} time(s)",
-                growth <= 1.5 * bound + 1 and frozen.get("slow_consumer_closes") == 1,
+                f"closed {slow} time(s) as a slow consumer (queue full) and {stalled} for a send "
+                "that waited past `send_timeout_ms`",
+                growth <= 1.5 * bound + 1 and slow + stalled == 1,
             )
             out += [
                 "flowwire's RSS climbs in the baseline run too: the memory broker keeps the "
                 "last `history_size` (1,000) events of each topic for the clients that "
                 f"resume, here up to {options['rate'] * options['seconds']:,.0f} events of "
                 f"{frame_kib:,.0f} KiB. The frozen run adds the frozen client's queue, until "
-                "the queue limit closes it with 4008; the kernel's socket buffers (several "
-                "MiB on loopback) fill before the server notices anything. The frozen client sees "
+                "the queue limit closes it with 4008, or a send that waits past "
+                "`send_timeout_ms` drops it (whichever comes first); the kernel's socket "
+                "buffers (several MiB on loopback) fill before the server notices anything. The frozen client sees "
                 "1006 rather than 4008 when, as here, the close frame itself cannot get "
                 "through its full buffers before `close_timeout`.",
                 "",
@@ -597,6 +621,18 @@ class Report:
         )
         if env.get("quick"):
             out += ["**This was a `--quick` run: tiny sizes, numbers mean nothing.**", ""]
+        runs = self.data.get("runs")
+        if runs:
+            out += [
+                "When each benchmark ran, on which commit, and the machine's load average "
+                "(1 minute) as it began, the previous benchmark's processes included: "
+                "how busy the machine already was.",
+                "",
+            ]
+            out += _table(
+                ["benchmark", "ran", "commit", "load"],
+                [[name, r["date"], f"`{r['commit']}`", r["load"]] for name, r in runs.items()],
+            )
         return out
 
     def render(self) -> str:

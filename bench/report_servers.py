@@ -165,9 +165,7 @@ def why(measured: dict[str, dict[str, float]]) -> str:
                 f"+{m['flowwire_us'] - m['raw_us']:.1f} µs over a {m['raw_us']:.1f} µs floor on {s}"
                 for s, m in over.items()
             )
-            + "; the cheaper the server's own floor, the larger the ratio. The machine was "
-            "loaded (other engineers' test suites on the same 2 cores), which scatters "
-            "these per-burst ratios (section 2)."
+            + "; the cheaper the server's own floor, the larger the ratio."
         )
     under = [s for s, m in measured.items() if m["cpu_ratio"] < 1]
     if under:

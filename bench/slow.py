@@ -66,6 +66,9 @@ async def one(
                 async with httpx.AsyncClient() as http:
                     stats = (await http.get(f"http://127.0.0.1:{server.port}/stats")).json()
                 result["slow_consumer_closes"] = stats["slow_consumer_closes"]
+                # A client that stops reading is also closed when one send waits longer
+                # than `send_timeout_ms`: whichever bound it reaches first.
+                result["stalled_closes"] = stats.get("stalled_closes", 0)
             # Not reading, it cannot have seen a close yet: it reads what piled up now.
             result["frozen_close_code"] = await load.clients[0].thaw(10)
         await load.close()

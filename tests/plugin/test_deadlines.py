@@ -70,3 +70,22 @@ async def test_connections_share_one_timer_and_their_heartbeats_go_out() -> None
     for client in clients:
         await client.disconnect()
     await app.shutdown()
+
+
+async def test_heartbeats_spread_over_a_window_share_a_pass_and_none_runs_early() -> None:
+    deadlines = Deadlines()
+    loop = asyncio.get_running_loop()
+    before = loop.time()
+    delays = [25 + i * 0.002 for i in range(100)]  # 100 connections 2 ms apart
+    scheduled = [deadlines.call_later(delay, lambda: None) for delay in delays]
+    after = loop.time()
+    # A few ticks of 0.25 s, where 100 loop wake-ups would have been.
+    assert len({deadline.when for deadline in scheduled}) <= 2 + (after - before) / 0.25
+    for delay, deadline in zip(delays, scheduled, strict=True):
+        assert before + delay <= deadline.when <= after + delay + 0.25
+    # Short delays (tests, auth timeouts) stay within a tenth of themselves, in order.
+    short = [deadlines.call_later(0.01 * k, lambda: None) for k in range(1, 20)]
+    whens = [deadline.when for deadline in short]
+    assert whens == sorted(whens)
+    for deadline in scheduled + short:
+        deadline.cancel()
