@@ -1,6 +1,6 @@
 """Run the benchmarks side by side and write the report.
 
-    python -m bench                      # everything, full size (about 15 minutes)
+    python -m bench                      # everything, full size (about 35 minutes)
     python -m bench --only fanout,codec  # some of them
     python -m bench --quick              # every benchmark at tiny size: does it still run?
     python -m bench --report-only        # re-render docs/benchmarks.md from saved results

@@ -685,7 +685,7 @@ class Report:
             "",
             "```sh",
             "scripts/setup --dev                # the venv with the bench extra",
-            ".venv/bin/python -m bench          # all of it, about 15 minutes",
+            ".venv/bin/python -m bench          # all of it, about 35 minutes",
             ".venv/bin/python -m bench --only fanout,memory",
             "```",
             "",
