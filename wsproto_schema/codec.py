@@ -139,19 +139,18 @@ class Codec:
                 if clear is None or clear(command):
                     return command
                 if self._depth(data) <= MAX_DEPTH:
-                    try:
-                        self._check_integers(data, command)
-                    except ProtocolError as error:
-                        error.ref = command.ref
-                        raise
-                    return command
+                    return self._integers_checked(data, command)
         frame: ClientFrame = self._decode(self._commands, data, max_bytes, untrusted=True)
+        return self._integers_checked(data, frame)
+
+    def _integers_checked(self, data: WireData, command: ClientFrame) -> ClientFrame:
+        """The command, unless it holds an integer beyond 64 bits (the error names its ref)."""
         try:
-            self._check_integers(data, frame)
+            self._check_integers(data, command)
         except ProtocolError as error:
-            error.ref = frame.ref
+            error.ref = command.ref
             raise
-        return frame
+        return command
 
     def _check_integers(self, data: WireData, frame: Any) -> None:
         """Integers beyond 64 bits are refused with their path. MessagePack cannot carry
