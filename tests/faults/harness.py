@@ -56,6 +56,9 @@ class Accepted:
     topic: str
     seq: int
     at: float
+    """When the publisher had its answer."""
+    sent: float
+    """When it first sent the event: it was stored somewhere between the two."""
 
 
 @dataclass
@@ -68,9 +71,9 @@ class Subscriber:
     positions: dict[str, tuple[str, int]] = field(default_factory=dict)
     received: list[tuple[str, str, int, str]] = field(default_factory=list)
     """(topic, epoch, seq, event id) in arrival order."""
-    told: dict[str, list[float]] = field(default_factory=dict)
+    told: dict[str, list[tuple[float, int]]] = field(default_factory=dict)
     """Per topic, when a resume answered `recovered: false` (the client was told it may
-    have missed events, and got snapshots instead)."""
+    have missed events, and got snapshots instead), and the seq its snapshots reach."""
     connection: Any = None
     reconnects: int = 0
     ready: asyncio.Event = field(default_factory=asyncio.Event)
@@ -139,7 +142,8 @@ class Subscriber:
                             self.positions[topic] = (position["epoch"], known[1])
                             continue
                         if known is not None:
-                            self.told.setdefault(topic, []).append(time.monotonic())
+                            told = (time.monotonic(), position["seq"])
+                            self.told.setdefault(topic, []).append(told)
                         self.positions[topic] = (position["epoch"], position["seq"])
                     self.ready.set()
                 elif kind == "error":
@@ -316,6 +320,7 @@ class FaultRun:
             "status": "running",
         }
         key = uuid.uuid4().hex
+        sent = time.monotonic()
         async with httpx.AsyncClient(timeout=5) as http:
             for _ in range(attempts):
                 server = rng.choice(servers)
@@ -329,7 +334,8 @@ class FaultRun:
                     response = None
                 if response is not None and response.status_code == 200:
                     answer = response.json()
-                    self.accepted.append(Accepted(event_id, topic, answer["seq"], time.monotonic()))
+                    accepted = Accepted(event_id, topic, answer["seq"], time.monotonic(), sent)
+                    self.accepted.append(accepted)
                     return
                 await asyncio.sleep(0.05)  # the server or Redis is down: try again shortly
 
@@ -368,7 +374,7 @@ class FaultRun:
                 told = subscriber.told.get(accepted.topic, ())
                 if accepted.id in seen:
                     report.deliveries += 1
-                elif any(moment >= accepted.at for moment in told):
+                elif any(_covers(moment, seq, accepted) for moment, seq in told):
                     report.told_covered += 1
                 else:
                     report.lost.append(f"{subscriber.name}: {accepted}")
@@ -376,6 +382,14 @@ class FaultRun:
         failing |= {line.split(":")[0] for line in report.out_of_order + report.errors}
         report.journals = {s.name: s.journal for s in subscribers if s.name in failing}
         return report
+
+
+def _covers(moment: float, seq: int, accepted: Accepted) -> bool:
+    """Whether a `recovered: false` answer told the subscriber of an accepted event: it
+    came after the event was accepted, or after it was sent and its snapshots reach the
+    event's seq (the event was stored before the snapshots were read, and its publisher
+    had its answer a moment after the subscriber had the reply)."""
+    return moment >= accepted.at or (moment >= accepted.sent and seq >= accepted.seq)
 
 
 def _bounce_redis(redis: RedisServer) -> None:
