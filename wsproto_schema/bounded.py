@@ -8,10 +8,10 @@ integer) cannot nest deeper than its type, and msgspec refuses anything else.
 Only two kinds of field can: a free JSON value (`Any`) or an integer without
 bounds inside 64 bits, directly or inside a container.
 
-`Screen.of(cls)` tells, once per class from msgspec's type information, which
-fields are which; `screen.clear(frame)` is then a few attribute reads: True
-when the decoded frame holds nothing the scans could refuse (so it is accepted
-as decoded), False when they must run.
+`screen(cls)` tells, once per class from msgspec's type information, which
+fields are which: None for most commands (the decode is the whole check), else a
+predicate of a few attribute reads, True when the decoded frame holds nothing
+the scans could refuse (so it is accepted as decoded), False when they must run.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import msgspec.inspect as mi
 
 from .integers import INT_MAX, INT_MIN
 
-__all__ = ["Screen"]
+__all__ = ["screen", "screened_fields", "screens"]
 
 
 def _within(t: mi.IntType) -> bool:
@@ -59,46 +59,44 @@ def _kind(t: mi.Type, seen: frozenset[type]) -> str:
     return "scan"  # Any, and whatever this module does not model
 
 
-class Screen:
-    """The fields of one frame class that the byte scans are for (see the module)."""
+screens: dict[type, Callable[[Any], bool] | None] = {}
+"""What `screen` worked out, per class: the codec looks here first (a call less per command)."""
 
-    __slots__ = ("clear", "ints", "scans")
-    _cache: dict[type, Screen] = {}
 
-    def __init__(self, ints: tuple[str, ...], scans: tuple[str, ...]) -> None:
-        self.ints = ints
-        self.scans = scans
-        self.clear: Callable[[Any], bool] = self._clear if ints or scans else _always
-        """True when nothing in the decoded frame needs the byte scans."""
+def screen(frame_type: type[msgspec.Struct]) -> Callable[[Any], bool] | None:
+    """For a frame class, None when msgspec's decode is the whole check (no field can hold
+    what the scans are for), else a predicate of a decoded frame: True when nothing in it
+    needs the scans. Worked out once per class, from msgspec's type information."""
+    try:
+        return screens[frame_type]
+    except KeyError:
+        pass
+    ints, scans = screened_fields(frame_type)
+    check = _clear_of(ints, scans) if ints or scans else None
+    screens[frame_type] = check
+    return check
 
-    @property
-    def fields(self) -> bool:
-        """Whether the class has a field the scans are for at all."""
-        return bool(self.ints or self.scans)
 
-    @classmethod
-    def of(cls, frame_type: type[msgspec.Struct]) -> Screen:
-        try:
-            return cls._cache[frame_type]
-        except KeyError:
-            pass
-        ints: list[str] = []
-        scans: list[str] = []
-        for field in mi.type_info(frame_type).fields:  # type: ignore[attr-defined]
-            kind = _kind(field.type, frozenset({frame_type}))
-            if kind == "int":
-                ints.append(field.name)
-            elif kind == "scan":
-                scans.append(field.name)
-        screen = cls._cache[frame_type] = cls(tuple(ints), tuple(scans))
-        return screen
+def screened_fields(frame_type: type[msgspec.Struct]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The class's fields that may hold an integer to range-check, and those that may hold
+    something the byte scans are for."""
+    kinds = [
+        (field.name, _kind(field.type, frozenset({frame_type})))
+        for field in mi.type_info(frame_type).fields  # type: ignore[attr-defined]
+    ]
+    return (
+        tuple(name for name, kind in kinds if kind == "int"),
+        tuple(name for name, kind in kinds if kind == "scan"),
+    )
 
-    def _clear(self, frame: Any) -> bool:
-        for name in self.ints:
+
+def _clear_of(ints: tuple[str, ...], scans: tuple[str, ...]) -> Callable[[Any], bool]:
+    def clear(frame: Any) -> bool:
+        for name in ints:
             value = getattr(frame, name)
             if type(value) is int and not INT_MIN <= value <= INT_MAX:
                 return False
-        for name in self.scans:
+        for name in scans:
             value = getattr(frame, name)
             # A free value that is a plain scalar holds nothing to scan for.
             if (
@@ -109,6 +107,4 @@ class Screen:
                 return False
         return True
 
-
-def _always(frame: Any) -> bool:
-    return True
+    return clear

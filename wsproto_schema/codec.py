@@ -6,13 +6,12 @@ server frames are rebuilt only when an application registers a new event type.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, Protocol, Union
 
 import msgspec
 
 from .base import Event, Frame
-from .bounded import Screen
+from .bounded import screen, screens
 from .codes import SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK, CloseCode, ErrorCode
 from .control import Batch
 from .depth import MAX_DEPTH, json_depth, msgpack_depth, too_deep
@@ -76,7 +75,11 @@ class Codec:
         if self._version != self.registry.version:
             self._version = self.registry.version
             self._events = self._decoder(_union(self.registry.events()))
-            self._events_json = msgspec.json.Decoder(_union(self.registry.events()))
+            self._events_json = (
+                self._events
+                if not self.binary
+                else msgspec.json.Decoder(_union(self.registry.events()))
+            )
             self._event_lists = self._decoder(list[_union(self.registry.events())])  # type: ignore[misc]
             self._server_frames = self._decoder(_union(self.registry.server_frames()))
 
@@ -132,10 +135,9 @@ class Codec:
                 pass
             else:
                 try:
-                    clear = _screens[type(command)]
+                    clear = screens[type(command)]
                 except KeyError:
-                    screen = Screen.of(type(command))
-                    clear = _screens[type(command)] = screen.clear if screen.fields else None
+                    clear = screen(type(command))
                 if clear is None or clear(command):
                     return command
                 if self._depth(data) <= MAX_DEPTH:
@@ -244,8 +246,6 @@ class Codec:
 
 _HEADER_MARKS = bytes(33 if 0x80 <= b <= 0x9F or 0xDC <= b <= 0xDF else 32 for b in range(256))
 """MessagePack's array and map header bytes to "!", every other byte to " "."""
-_screens: dict[type, Callable[[Any], bool] | None] = {}
-"""Each command class's `Screen.clear`, or None when its decode is the whole check."""
 _JSON_CHECK = msgspec.json.Encoder()
 """Encodes events built in Python only to check them (see `Codec.check_event`)."""
 _MSGPACK_CHECK = msgspec.msgpack.Encoder()

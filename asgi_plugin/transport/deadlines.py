@@ -32,7 +32,7 @@ MAX_SLACK = 0.25
 
 def coalesced(when: float, delay: float) -> float:
     """`when` rounded up to a tick of at most `delay / 10` and MAX_SLACK, a power of two
-    (so that a later deadline never rounds before an earlier one)."""
+    (so that deadlines of like delays land on the same ticks, in their order)."""
     slack = min(MAX_SLACK, delay / 10)
     if slack < 0.001:
         return when
