@@ -68,6 +68,10 @@ def redis_version() -> str:
     return next((part[2:] for part in out.split() if part.startswith("v=")), out.strip())
 
 
+def _now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
 def provenance() -> dict[str, Any]:
     """When a benchmark ran, on which code, and how busy the machine was as it began."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -77,7 +81,7 @@ def provenance() -> dict[str, Any]:
     status = [*git, "status", "--porcelain", "--untracked-files=no", "--", ".", ":!docs/bench*"]
     dirty = subprocess.run(status, capture_output=True, text=True)
     return {
-        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": _now(),
         "commit": (commit.stdout.strip() or "unknown")
         + ("+changes" if dirty.stdout.strip() else ""),
         "load": round(os.getloadavg()[0], 2),
@@ -86,7 +90,7 @@ def provenance() -> dict[str, Any]:
 
 def describe(quick: bool) -> dict[str, Any]:
     return {
-        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": _now(),
         "quick": quick,
         "cpu": cpu_model(),
         "cores": os.cpu_count(),

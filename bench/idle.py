@@ -24,7 +24,8 @@ from bench.procstat import raise_fd_limit
 from bench.progress import Progress
 from bench.server import BenchServer
 
-APPS = ["raw", "flowwire", "flowwire, no server pings"]
+NO_SERVER_PINGS = "flowwire, no server pings"
+APPS = ["raw", "flowwire", NO_SERVER_PINGS]
 """The floor and flowwire on uvicorn as it comes (its own protocol pings every 20 s),
 and flowwire with uvicorn's pings off (`--ws-ping-interval 0`): its heartbeat already
 checks every connection, so the server's pings only double the work."""
@@ -37,8 +38,8 @@ async def one(
 ) -> dict[str, Any]:
     # The default limit is 10,000 connections per process: room for the warm-up ones too.
     options = json.dumps({"heartbeat_ms": heartbeat_ms, "max_connections": clients + WARMUP})
-    kind, _, variant = app.partition(", ")
-    pings = variant != "no server pings"
+    kind = app.partition(", ")[0]
+    pings = app != NO_SERVER_PINGS
     with BenchServer(kind, env={"BENCH_FLOWWIRE_OPTIONS": options}, server_pings=pings) as server:
         warm = await Load(server, WARMUP, probes=0, answers_pings=True).connect()
         before = server.sample().rss

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import bundle, plots, report_servers
+from bench.idle import NO_SERVER_PINGS
 from bench.report_prose import (
     CODEC_WHY,
     FANOUT_WHY,
@@ -473,11 +474,7 @@ class Report:
             "",
         ]
         sizes = sorted(results, key=int)
-        best = (
-            "flowwire, no server pings"
-            if "flowwire, no server pings" in results[sizes[0]]
-            else "flowwire"
-        )
+        best = NO_SERVER_PINGS if NO_SERVER_PINGS in results[sizes[0]] else "flowwire"
         small, large = results[sizes[0]][best], results[sizes[-1]][best]
         floor = results[sizes[-1]]["raw"]["idle_cpu_percent"]
         growth = (large["idle_cpu_percent"] / max(small["idle_cpu_percent"], 1e-9)) / (

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from bench.__main__ import parse
+from bench.idle import NO_SERVER_PINGS
 from bench.server import SERVERS
 from tests import tools
 
@@ -111,12 +112,12 @@ def test_idle_connections_stay_answered_and_every_one_gets_the_event(quick_run: 
     idle = result(quick_run, "idle")
     assert idle["open_files_limit"] >= 1024
     for apps in idle["results"].values():
-        assert set(apps) == {"raw", "flowwire", "flowwire, no server pings"}
+        assert set(apps) == {"raw", "flowwire", NO_SERVER_PINGS}
         for app, measured in apps.items():
             assert measured["dropped"] == 0, app
             assert measured["fanout_ms"] > 0 and measured["rss_mib"] > 0
         # Heartbeat every 0.5 s over a 1.2 s window: each client answered at least one.
-        for app in ("flowwire", "flowwire, no server pings"):
+        for app in ("flowwire", NO_SERVER_PINGS):
             assert apps[app]["pings_answered"] >= apps[app]["clients"], app
 
 
