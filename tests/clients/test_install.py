@@ -45,6 +45,24 @@ PROBE = textwrap.dedent(
 )
 
 
+def fresh_venv(
+    tmp_path: Path, *requirements: str, env: dict[str, str] | None = None, timeout: int = 300
+) -> Path:
+    """A new virtual environment in `tmp_path` with `requirements` pip-installed into it."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet"]
+    install = subprocess.run(
+        [*pip, "--disable-pip-version-check", *requirements],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
+    assert install.returncode == 0, install.stdout + install.stderr
+    return venv
+
+
 def test_a_client_only_install_connects(
     tmp_path: Path, start_server: Callable[..., ServerProcess]
 ) -> None:
@@ -56,24 +74,8 @@ def test_a_client_only_install_connects(
         else:
             source.mkdir(exist_ok=True)
             shutil.copy(path, source / name)
-    venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    venv = fresh_venv(tmp_path, str(source))
     python = venv / "bin" / "python"
-    install = subprocess.run(
-        [
-            str(python),
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            str(source),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert install.returncode == 0, install.stdout + install.stderr
     server = start_server("uvicorn-sansio", APP)
     probe = subprocess.run(
         [str(python), "-c", PROBE, server.url()],
@@ -131,25 +133,9 @@ def test_the_built_wheel_and_sdist_work_outside_the_checkout(tmp_path: Path) -> 
     (wheel,) = dist.glob("flowwire-*.whl")
     (sdist,) = dist.glob("flowwire-*.tar.gz")
 
-    venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    requirements = (f"{wheel}[server,contract]", *SDIST_TEST_TOOLS)
+    venv = fresh_venv(tmp_path, *requirements, env=_clean_env(), timeout=600)
     python, flowwire = venv / "bin" / "python", venv / "bin" / "flowwire"
-    install = subprocess.run(
-        [
-            str(python),
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            f"{wheel}[server,contract]",
-            *SDIST_TEST_TOOLS,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=_clean_env(),
-    )
-    assert install.returncode == 0, install.stdout + install.stderr
     home = tmp_path / "elsewhere"
     home.mkdir()
     version = subprocess.run(
